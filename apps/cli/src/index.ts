@@ -1,0 +1,2 @@
+export type { Command, CommandIo } from './command.js';
+export { runCli } from './run-cli.js';
