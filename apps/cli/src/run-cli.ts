@@ -22,7 +22,9 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
   }
   const command = commands.find((candidate) => candidate.name === name);
   if (command === undefined) {
-    io.error(`arpo: unknown command '${name}'. Known: ${commands.map((candidate) => candidate.name).join(', ')}\n`);
+    io.error(
+      `arpo: unknown command '${name}'. Known: ${commands.map((candidate) => candidate.name).join(', ')}\n`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -36,7 +38,9 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
       io.error(`arpo ${name}: ${error.message} [${error.code}]\n`);
       return 1;
     }
-    io.error(`arpo ${name}: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    io.error(
+      `arpo ${name}: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 1;
   }
 }

@@ -18,14 +18,18 @@ function fieldOf(run: () => unknown): string {
 
 describe('boundary schemas', () => {
   it('validates sampling options and names the offending option', () => {
-    expect(parse(samplingOptionsSchema, { maxTokens: 16, temperature: 0.7, topP: 0.9, stop: ['</python>'] })).toEqual({
+    expect(
+      parse(samplingOptionsSchema, { maxTokens: 16, temperature: 0.7, topP: 0.9, stop: ['</python>'] }),
+    ).toEqual({
       maxTokens: 16,
       temperature: 0.7,
       topP: 0.9,
       stop: ['</python>'],
     });
     expect(fieldOf(() => parse(samplingOptionsSchema, { maxTokens: 1.5 }))).toBe('maxTokens');
-    expect(fieldOf(() => parse(samplingOptionsSchema, { maxTokens: 4, temperature: -1 }))).toBe('temperature');
+    expect(fieldOf(() => parse(samplingOptionsSchema, { maxTokens: 4, temperature: -1 }))).toBe(
+      'temperature',
+    );
     expect(fieldOf(() => parse(samplingOptionsSchema, { maxTokens: 4, topP: 0 }))).toBe('topP');
     expect(fieldOf(() => parse(samplingOptionsSchema, { maxTokens: 4, stop: ['ok', ''] }))).toBe('stop[1]');
   });
@@ -45,7 +49,9 @@ describe('boundary schemas', () => {
   });
 
   it('validates loss and optimizer configs', () => {
-    expect(parse(lossConfigSchema, { lossFunction: 'ppo', clipLow: 0.2, clipHigh: 0.28, dualClip: 3 }).dualClip).toBe(3);
+    expect(
+      parse(lossConfigSchema, { lossFunction: 'ppo', clipLow: 0.2, clipHigh: 0.28, dualClip: 3 }).dualClip,
+    ).toBe(3);
     expect(fieldOf(() => parse(lossConfigSchema, { lossFunction: 'ppo', dualClip: 1 }))).toBe('dualClip');
     expect(fieldOf(() => parse(lossConfigSchema, { lossFunction: 'dpo' }))).toBe('lossFunction');
     expect(fieldOf(() => parse(optimizerConfigSchema, { learningRate: 0 }))).toBe('learningRate');

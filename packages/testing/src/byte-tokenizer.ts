@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type ChatMessage, type SpecialTokens, type Tokenizer } from '@arpo/core';
+import { type ChatMessage, InvalidArgumentError, type SpecialTokens, type Tokenizer } from '@arpo/core';
 
 /** Ids of the byte tokenizer's special tokens; bytes start after them. */
 export const byteTokenizerSpecialTokens = { pad: 0, bos: 1, eos: 2 } as const satisfies SpecialTokens;
@@ -19,7 +19,8 @@ export function createByteTokenizer(): Tokenizer {
       const prefix = options?.addSpecialTokens === true ? 1 : 0;
       const ids = new Int32Array(bytes.length + prefix);
       if (prefix === 1) ids[0] = byteTokenizerSpecialTokens.bos;
-      for (let index = 0; index < bytes.length; index++) ids[index + prefix] = (bytes[index] as number) + byteOffset;
+      for (let index = 0; index < bytes.length; index++)
+        ids[index + prefix] = (bytes[index] as number) + byteOffset;
       return ids;
     },
     decode(tokenIds, options) {
@@ -28,7 +29,10 @@ export function createByteTokenizer(): Tokenizer {
       for (let index = 0; index < tokenIds.length; index++) {
         const id = tokenIds[index] as number;
         if (!Number.isInteger(id) || id < 0 || id >= 256 + byteOffset) {
-          throw new InvalidArgumentError({ argument: 'tokenIds', message: `token ${index} is ${id}, out of range` });
+          throw new InvalidArgumentError({
+            argument: 'tokenIds',
+            message: `token ${index} is ${id}, out of range`,
+          });
         }
         if (id >= byteOffset) {
           bytes.push(id - byteOffset);

@@ -9,7 +9,10 @@ describePolicyConformance('scripted policy', {
   create: () =>
     createScriptedPolicy({
       contextLength: 256,
-      respond: (context) => ({ text: `reply ${context.seed ?? 0} to ${context.contextText.length} chars`, endWithEos: false }),
+      respond: (context) => ({
+        text: `reply ${context.seed ?? 0} to ${context.contextText.length} chars`,
+        endWithEos: false,
+      }),
     }),
 });
 

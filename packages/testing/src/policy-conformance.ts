@@ -89,11 +89,15 @@ export function describePolicyConformance(name: string, options: PolicyConforman
       const request = { promptTokenIds: prompt, sampling: { maxTokens, temperature: 1, seed: 1234 } };
       const [first] = await policy.generate([request]);
       const [second] = await policy.generate([request]);
-      expect(Array.from(second?.sequences[0]?.tokenIds ?? [])).toEqual(Array.from(first?.sequences[0]?.tokenIds ?? []));
+      expect(Array.from(second?.sequences[0]?.tokenIds ?? [])).toEqual(
+        Array.from(first?.sequences[0]?.tokenIds ?? []),
+      );
     });
 
     it('stops at a stop string, keeps it in the output and reports it', async () => {
-      const [free] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens, temperature: 0 } }]);
+      const [free] = await policy.generate([
+        { promptTokenIds: prompt, sampling: { maxTokens, temperature: 0 } },
+      ]);
       const freeText = free?.sequences[0]?.text ?? '';
       const visible = [...freeText].filter((character) => character.trim() !== '');
       if (visible.length === 0) return expect(free?.sequences[0]?.finishReason).toBeDefined();
@@ -111,7 +115,9 @@ export function describePolicyConformance(name: string, options: PolicyConforman
     });
 
     it('honours max tokens', async () => {
-      const [result] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 1, seed: 3 } }]);
+      const [result] = await policy.generate([
+        { promptTokenIds: prompt, sampling: { maxTokens: 1, seed: 3 } },
+      ]);
       const sequence = result?.sequences[0];
       expect(sequence?.tokenIds.length).toBe(1);
       expect(['length', 'eos', 'stop']).toContain(sequence?.finishReason);
@@ -151,7 +157,9 @@ export function describePolicyConformance(name: string, options: PolicyConforman
       const extended = new Int32Array(prompt.length + continuation.length);
       extended.set(prompt);
       extended.set(continuation, prompt.length);
-      const [second] = await policy.generate([{ promptTokenIds: extended, sampling: { maxTokens: 2, seed: 6 } }]);
+      const [second] = await policy.generate([
+        { promptTokenIds: extended, sampling: { maxTokens: 2, seed: 6 } },
+      ]);
       expect(second?.usage.reusedPromptTokens).toBeGreaterThanOrEqual(prompt.length - 1);
     });
 
@@ -159,7 +167,9 @@ export function describePolicyConformance(name: string, options: PolicyConforman
       if (!policy.capabilities.logits || policy.scoreTokens === undefined) return;
       const [result] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens, seed: 9 } }]);
       const sequence = result?.sequences[0] as GeneratedSequence;
-      const [scored] = await policy.scoreTokens([{ promptTokenIds: prompt, completionTokenIds: sequence.tokenIds }]);
+      const [scored] = await policy.scoreTokens([
+        { promptTokenIds: prompt, completionTokenIds: sequence.tokenIds },
+      ]);
       const tolerance = options.logprobTolerance ?? 1e-3;
       expect(scored?.logprobs.length).toBe(sequence.tokenIds.length);
       sequence.logprobs.forEach((logprob, index) => {

@@ -5,9 +5,9 @@ import {
   type GeneratedSequence,
   type GenerationRequest,
   type GenerationResult,
-  parse,
   type Policy,
   type PolicyStatistics,
+  parse,
   samplingOptionsSchema,
   type Tokenizer,
 } from '@arpo/core';
@@ -69,11 +69,17 @@ export function createScriptedPolicy(options: ScriptedPolicyOptions): ScriptedPo
   const contextLength = options.contextLength ?? 4096;
   const seen: Int32Array[] = [];
   const contexts: string[] = [];
-  const statistics: PolicyStatistics = { computedTokens: 0, reusedTokens: 0, generatedTokens: 0, requests: 0 };
+  const statistics: PolicyStatistics = {
+    computedTokens: 0,
+    reusedTokens: 0,
+    generatedTokens: 0,
+    requests: 0,
+  };
   let callIndex = 0;
   const eos = tokenizer.specialTokens.eos;
   const entropyOf =
-    options.entropy ?? ((_context: ScriptContext, _position: number, tokenId: number) => 0.5 + (tokenId % 7) * 0.1);
+    options.entropy ??
+    ((_context: ScriptContext, _position: number, tokenId: number) => 0.5 + (tokenId % 7) * 0.1);
   const logprobOf = options.logprob ?? (() => -0.25);
 
   function continueOnce(request: GenerationRequest, context: ScriptContext): GeneratedSequence {
@@ -148,9 +154,21 @@ export function createScriptedPolicy(options: ScriptedPolicyOptions): ScriptedPo
         for (let sampleIndex = 0; sampleIndex < n; sampleIndex++) {
           const seed = request.sampling.seed;
           const sampleSeed = seed === undefined || n === 1 ? seed : deriveSeed(seed, sampleIndex);
-          const context = { contextText, contextTokenIds: promptIds, sampleIndex, seed: sampleSeed, callIndex };
+          const context = {
+            contextText,
+            contextTokenIds: promptIds,
+            sampleIndex,
+            seed: sampleSeed,
+            callIndex,
+          };
           const sequence = continueOnce(
-            { ...request, sampling: { ...request.sampling, maxTokens: Math.min(request.sampling.maxTokens, contextLength - promptIds.length) } },
+            {
+              ...request,
+              sampling: {
+                ...request.sampling,
+                maxTokens: Math.min(request.sampling.maxTokens, contextLength - promptIds.length),
+              },
+            },
             context,
           );
           sequences.push(sequence);

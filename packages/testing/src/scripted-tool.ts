@@ -51,7 +51,8 @@ export function createScriptedTool(options: ScriptedToolOptions): ScriptedTool {
           signal,
         });
         if (outcome === 'aborted') return toolFailure('aborted', 'call was aborted');
-        if (outcome === 'timeout') return toolFailure('timeout', `call exceeded ${executeOptions?.timeoutMs} ms`);
+        if (outcome === 'timeout')
+          return toolFailure('timeout', `call exceeded ${executeOptions?.timeoutMs} ms`);
       }
       try {
         const result = await options.respond(input);

@@ -68,7 +68,8 @@ export function describeToolConformance(name: string, options: ToolConformanceOp
       const result = await tool.execute(options.invalidInput, { timeoutMs });
       expectToolResult(result);
       expect(result.ok).toBe(false);
-      if (!result.ok && options.invalidInputCode !== undefined) expect(result.error.code).toBe(options.invalidInputCode);
+      if (!result.ok && options.invalidInputCode !== undefined)
+        expect(result.error.code).toBe(options.invalidInputCode);
     });
 
     it('resolves with an aborted error when the signal is already aborted', async () => {

@@ -53,7 +53,7 @@ export function estimateReinforcePlusPlus(
     });
   }
   const whitened = maskedWhiten(returns, masks, 'groups');
-  return splitByGroup(groups, whitened, returns.map(Float32Array.from));
+  return splitByGroup(groups, whitened, returns.map((row) => Float32Array.from(row)));
 }
 
 /**

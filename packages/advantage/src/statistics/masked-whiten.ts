@@ -56,7 +56,8 @@ export function maskedWhiten(
     const rowMask = masks[row] as ArrayLike<number>;
     const result = new Float32Array(rowValues.length);
     for (let position = 0; position < result.length; position++) {
-      result[position] = ((rowValues[position] as number) - mean) * scale * (rowMask[position] as number);
+      const mask = rowMask[position] as number;
+      if (mask !== 0) result[position] = ((rowValues[position] as number) - mean) * scale * mask;
     }
     return result;
   });

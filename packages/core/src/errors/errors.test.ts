@@ -9,9 +9,14 @@ import { formatPath, ValidationError } from './validation-error.js';
 describe('ArpoError', () => {
   it('is recognised by marker, not by prototype, so duplicate installs agree', async () => {
     vi.resetModules();
-    const copy = (await import('./validation-error.js?second-copy')) as typeof import('./validation-error.js');
+    const copy = (await import(
+      './validation-error.js?second-copy'
+    )) as typeof import('./validation-error.js');
     expect(copy.ValidationError).not.toBe(ValidationError);
-    const foreign = new copy.ValidationError({ subject: 'config', issues: [{ path: ['a'], message: 'bad' }] });
+    const foreign = new copy.ValidationError({
+      subject: 'config',
+      issues: [{ path: ['a'], message: 'bad' }],
+    });
     expect(foreign instanceof ValidationError).toBe(false);
     expect(ValidationError.isInstance(foreign)).toBe(true);
     expect(ArpoError.isInstance(foreign)).toBe(true);
@@ -32,7 +37,11 @@ describe('ArpoError', () => {
     expect(timeout).toMatchObject({ name: 'ArpoTimeoutError', code: 'timeout', isRetryable: true, cause });
     expect(timeout.message).toBe('search timed out after 50 ms');
     const argument = new InvalidArgumentError({ argument: 'rewards', message: 'empty group' });
-    expect(argument).toMatchObject({ name: 'ArpoInvalidArgumentError', code: 'invalid-argument', isRetryable: false });
+    expect(argument).toMatchObject({
+      name: 'ArpoInvalidArgumentError',
+      code: 'invalid-argument',
+      isRetryable: false,
+    });
     const context = new ContextLengthError({ promptTokens: 600, contextLength: 512 });
     expect(context.code).toBe('context-length-exceeded');
     expect(JSON.parse(JSON.stringify(context))).toEqual({
@@ -44,7 +53,11 @@ describe('ArpoError', () => {
   });
 
   it('lists known entries for an unknown name', () => {
-    const error = new UnknownEntryError({ kind: 'advantage estimator', entry: 'gpro', knownEntries: ['grpo', 'rloo'] });
+    const error = new UnknownEntryError({
+      kind: 'advantage estimator',
+      entry: 'gpro',
+      knownEntries: ['grpo', 'rloo'],
+    });
     expect(error.message).toBe("Unknown advantage estimator 'gpro'. Known: grpo, rloo");
   });
 

@@ -20,7 +20,14 @@ export type ArpoEvent =
     }
   | { type: 'branch-fork'; promptId: string; trajectoryId: string; entropyDelta: number; branches: number }
   | { type: 'tool-call'; trajectoryId: string; toolName: string }
-  | { type: 'tool-result'; trajectoryId: string; toolName: string; ok: boolean; latencyMs: number; errorCode?: string }
+  | {
+      type: 'tool-result';
+      trajectoryId: string;
+      toolName: string;
+      ok: boolean;
+      latencyMs: number;
+      errorCode?: string;
+    }
   | { type: 'checkpoint-save'; step: number; path: string }
   | { type: 'evaluation-end'; step: number; metrics: Record<string, number> }
   | { type: 'metrics'; step: number; values: Record<string, number> }
@@ -51,7 +58,10 @@ export function fanOutEventSink(sinks: readonly EventSink[]): EventSink {
 }
 
 /** Keeps every event in memory; for tests and small reports. */
-export function createMemoryEventSink(): EventSink & { readonly events: ArpoEvent[]; ofType<K extends ArpoEventType>(type: K): Extract<ArpoEvent, { type: K }>[] } {
+export function createMemoryEventSink(): EventSink & {
+  readonly events: ArpoEvent[];
+  ofType<K extends ArpoEventType>(type: K): Extract<ArpoEvent, { type: K }>[];
+} {
   const events: ArpoEvent[] = [];
   return {
     events,

@@ -109,7 +109,10 @@ export interface Policy {
    * with each other or with an earlier request may reuse its cached computation (branches of an ARPO tree do).
    * Rejects with a typed error for invalid options or a prompt longer than the context.
    */
-  generate(requests: readonly GenerationRequest[], options?: { signal?: AbortSignal }): Promise<GenerationResult[]>;
+  generate(
+    requests: readonly GenerationRequest[],
+    options?: { signal?: AbortSignal },
+  ): Promise<GenerationResult[]>;
   /**
    * Log-probabilities (and entropies) of given continuation tokens under the current weights, one forward pass
    * per item, no sampling. Present when `capabilities.logits` is true.

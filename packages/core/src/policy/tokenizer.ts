@@ -21,5 +21,8 @@ export interface Tokenizer {
   /** Decodes ids; special tokens are dropped when `skipSpecialTokens` is true. */
   decode(tokenIds: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string;
   /** Renders chat messages into prompt token ids (the model's chat template), ending with the assistant turn. */
-  applyChatTemplate?(messages: readonly ChatMessage[], options?: { addGenerationPrompt?: boolean }): Int32Array;
+  applyChatTemplate?(
+    messages: readonly ChatMessage[],
+    options?: { addGenerationPrompt?: boolean },
+  ): Int32Array;
 }

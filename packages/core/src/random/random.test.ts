@@ -67,6 +67,8 @@ describe('createRandom', () => {
 
   it('rejects non-finite seeds and bad states', () => {
     expect(() => createRandom({ seed: Number.NaN })).toThrow(/seed/);
-    expect(() => createRandom({ state: { algorithm: 'xoshiro128**', words: [1, 2] as never } })).toThrow(/state/);
+    expect(() => createRandom({ state: { algorithm: 'xoshiro128**', words: [1, 2] as never } })).toThrow(
+      /state/,
+    );
   });
 });

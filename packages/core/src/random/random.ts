@@ -72,7 +72,10 @@ export function createRandom(options: { seed: number } | { state: RandomState })
     seed = words[0] ^ words[3];
   } else {
     if (!Number.isFinite(options.seed)) {
-      throw new InvalidArgumentError({ argument: 'seed', message: `must be a finite number, got ${options.seed}` });
+      throw new InvalidArgumentError({
+        argument: 'seed',
+        message: `must be a finite number, got ${options.seed}`,
+      });
     }
     seed = Math.trunc(options.seed) >>> 0;
     const next = splitMix32(seed);

@@ -44,7 +44,10 @@ export function getRegistry<T>(kind: string): Registry<T> {
     kind,
     register(name, entry, options) {
       if (typeof name !== 'string' || name.trim() === '') {
-        throw new InvalidArgumentError({ argument: 'name', message: `${kind} name must be a non-empty string` });
+        throw new InvalidArgumentError({
+          argument: 'name',
+          message: `${kind} name must be a non-empty string`,
+        });
       }
       if (map.has(name) && options?.override !== true) {
         throw new InvalidArgumentError({

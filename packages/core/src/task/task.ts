@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { lazySchema } from '../schema/lazy-schema.js';
 import type { ChatMessage } from '../policy/tokenizer.js';
+import { lazySchema } from '../schema/lazy-schema.js';
 import type { Tool, ToolCallProtocol } from '../tool/index.js';
 import type { Reward, Trajectory } from '../trajectory/trajectory.js';
 

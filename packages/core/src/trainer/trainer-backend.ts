@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { lazySchema } from '../schema/lazy-schema.js';
 import type { GenerationRequest, GenerationResult } from '../policy/policy.js';
+import { lazySchema } from '../schema/lazy-schema.js';
 
 /**
  * One training sequence in the remote-training (Tinker) alignment: position i of `inputTokenIds` predicts
@@ -53,7 +53,13 @@ export const lossConfigSchema = lazySchema<LossConfig>('loss config', () =>
     clipHigh: z.number().min(0).optional(),
     dualClip: z.number().gt(1).optional(),
     aggregation: z
-      .enum(['token-mean', 'token-sum', 'seq-mean-token-sum', 'seq-mean-token-mean', 'seq-mean-token-sum-norm'])
+      .enum([
+        'token-mean',
+        'token-sum',
+        'seq-mean-token-sum',
+        'seq-mean-token-mean',
+        'seq-mean-token-sum-norm',
+      ])
       .optional(),
     aggregationHorizon: z.number().int().positive().optional(),
     klCoefficient: z.number().min(0).optional(),
@@ -107,7 +113,10 @@ export interface TrainerBackend {
   forward(batch: readonly TrainingDatum[]): Promise<ForwardResult>;
   optimStep(optimizer: OptimizerConfig): Promise<OptimStepResult>;
   /** Samples from the current weights (after the last `optimStep`). */
-  sample(requests: readonly GenerationRequest[], options?: { signal?: AbortSignal }): Promise<GenerationResult[]>;
+  sample(
+    requests: readonly GenerationRequest[],
+    options?: { signal?: AbortSignal },
+  ): Promise<GenerationResult[]>;
   /** Saves weights and optimizer state under `name`; returns where. */
   saveState(name: string): Promise<{ path: string }>;
   loadState(path: string): Promise<void>;

@@ -100,15 +100,23 @@ function checkTreeStructure(tree: RolloutTree): { path: (string | number)[]; mes
   const problems: { path: (string | number)[]; message: string }[] = [];
   tree.nodes.forEach((node, index) => {
     if (node.id !== index) problems.push({ path: [index, 'id'], message: `must equal its index ${index}` });
-    if (node.end < node.start) problems.push({ path: [index, 'end'], message: `is before start ${node.start}` });
-    if (index === 0 && node.parentId !== null) problems.push({ path: [0, 'parentId'], message: 'root has a parent' });
+    if (node.end < node.start)
+      problems.push({ path: [index, 'end'], message: `is before start ${node.start}` });
+    if (index === 0 && node.parentId !== null)
+      problems.push({ path: [0, 'parentId'], message: 'root has a parent' });
     if (index > 0) {
       const parent = node.parentId === null ? undefined : tree.nodes[node.parentId];
       if (parent === undefined || parent.id >= index) {
-        problems.push({ path: [index, 'parentId'], message: `must name an earlier node, got ${node.parentId}` });
+        problems.push({
+          path: [index, 'parentId'],
+          message: `must name an earlier node, got ${node.parentId}`,
+        });
       } else {
         if (!parent.children.includes(index)) {
-          problems.push({ path: [index, 'parentId'], message: `parent ${parent.id} does not list it as a child` });
+          problems.push({
+            path: [index, 'parentId'],
+            message: `parent ${parent.id} does not list it as a child`,
+          });
         }
         if (node.start !== parent.end) {
           problems.push({ path: [index, 'start'], message: `must equal parent end ${parent.end}` });

@@ -72,7 +72,9 @@ describe('Trajectory contract', () => {
   it('names a bad element of a JSON token array without validating element by element in zod', () => {
     const json = trajectoryToJson(sampleTrajectory()) as unknown as Record<string, unknown>;
     json.lossMask = [1, 1, 0, 2, 1];
-    const { field, message } = issuesOf(() => parse(trajectoryJsonSchema, json, { source: 'rollouts.jsonl:3' }));
+    const { field, message } = issuesOf(() =>
+      parse(trajectoryJsonSchema, json, { source: 'rollouts.jsonl:3' }),
+    );
     expect(field).toBe('lossMask');
     expect(message).toContain('rollouts.jsonl:3');
     expect(message).toContain('element 3 is 2, expected 0 or 1');

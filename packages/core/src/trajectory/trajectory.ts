@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lazySchema } from '../schema/lazy-schema.js';
 import { integerArraySchema, maskArraySchema, numberArraySchema } from '../schema/array-schemas.js';
-import { toolErrorInfoSchema, type ToolErrorInfo } from '../tool/tool.js';
+import { lazySchema } from '../schema/lazy-schema.js';
+import { type ToolErrorInfo, toolErrorInfoSchema } from '../tool/tool.js';
 
 /** Why generation of a model turn, or a whole trajectory, ended. */
 export type FinishReason =
