@@ -1,1 +1,16 @@
-export {};
+export { grad, type GradOptions } from './autodiff/grad.js';
+export { GradientError } from './errors/gradient-error.js';
+export { GraphExecutionError } from './errors/graph-execution-error.js';
+export { MissingInputError } from './errors/missing-input-error.js';
+export { SafetensorsFormatError } from './errors/safetensors-format-error.js';
+export { TensorDtypeError } from './errors/tensor-dtype-error.js';
+export { TensorShapeError } from './errors/tensor-shape-error.js';
+export { UnknownOpError } from './errors/unknown-op-error.js';
+export type { AttributeValue, Attributes } from './graph/attribute.js';
+export type { DataType, TensorArray, TypedArrayOf } from './graph/dtype.js';
+export { type ConstantOptions, Graph, type GraphNode, SymbolicTensor, type TensorKind } from './graph/graph.js';
+export type { GradientContext, InferContext, OpDefinition, OutputSpec } from './graph/op-definition.js';
+export type { Dim, Shape } from './graph/shape.js';
+export { onnxOpsetVersion, serializeGraph } from './onnx/serialize.js';
+export * as ops from './ops/index.js';
+export { type CompileOptions, CompiledGraph, type GraphInputSpec, type TensorValue } from './runtime/compiled-graph.js';

@@ -43,7 +43,8 @@ function metricValue(
   if (typeof metric === 'function') value = metric(trajectory);
   else value = trajectory.reward?.components[metric];
   if (typeof value !== 'number' || Number.isNaN(value)) {
-    const what = typeof metric === 'function' ? 'the metric function returned' : `reward.components.${metric} is`;
+    const what =
+      typeof metric === 'function' ? 'the metric function returned' : `reward.components.${metric} is`;
     throw new InvalidArgumentError({
       argument: where,
       message: `trajectory '${trajectory.id}': ${what} ${String(value)}, expected a number`,

@@ -11,17 +11,19 @@ export type OverlongPenaltyOptions = {
   penaltyFactor?: number;
 };
 
-export const overlongPenaltyOptionsSchema = lazySchema<OverlongPenaltyOptions>('overlong penalty options', () =>
-  z
-    .strictObject({
-      maxResponseLength: z.number().int().positive(),
-      bufferLength: z.number().int().positive(),
-      penaltyFactor: z.number().min(0).optional(),
-    })
-    .refine((value) => value.bufferLength <= value.maxResponseLength, {
-      message: 'bufferLength must not exceed maxResponseLength',
-      path: ['bufferLength'],
-    }),
+export const overlongPenaltyOptionsSchema = lazySchema<OverlongPenaltyOptions>(
+  'overlong penalty options',
+  () =>
+    z
+      .strictObject({
+        maxResponseLength: z.number().int().positive(),
+        bufferLength: z.number().int().positive(),
+        penaltyFactor: z.number().min(0).optional(),
+      })
+      .refine((value) => value.bufferLength <= value.maxResponseLength, {
+        message: 'bufferLength must not exceed maxResponseLength',
+        path: ['bufferLength'],
+      }),
 );
 
 /**
@@ -38,14 +40,19 @@ export function overlongPenalty(responseLength: number, options: OverlongPenalty
   }
   const expected = parsed.maxResponseLength - parsed.bufferLength;
   const penalty = (-(responseLength - expected) / parsed.bufferLength) * (parsed.penaltyFactor ?? 1);
-  return Math.min(penalty, 0);
+  // `+ 0` turns the -0 of a response exactly L - B long into +0, so no -0 reward component appears.
+  return Math.min(penalty, 0) + 0;
 }
 
 /**
  * Adds the overlong penalty to a reward: `total` drops by it and `components.overlong` records it. The raw
  * components (`acc`, ...) are untouched, so dynamic sampling can still filter on them.
  */
-export function applyOverlongPenalty(reward: Reward, responseLength: number, options: OverlongPenaltyOptions): Reward {
+export function applyOverlongPenalty(
+  reward: Reward,
+  responseLength: number,
+  options: OverlongPenaltyOptions,
+): Reward {
   const penalty = overlongPenalty(responseLength, options);
   return { total: reward.total + penalty, components: { ...reward.components, overlong: penalty } };
 }

@@ -54,7 +54,10 @@ interface Attribution {
 function treePaths(tree: RolloutTree, lossMasks: readonly Uint8Array[], where: string): number[][] {
   const count = lossMasks.length;
   if (tree === null || typeof tree !== 'object' || !Array.isArray(tree.nodes) || tree.nodes.length === 0) {
-    throw new InvalidArgumentError({ argument: `${where}.tree`, message: 'expected a rollout tree with nodes' });
+    throw new InvalidArgumentError({
+      argument: `${where}.tree`,
+      message: 'expected a rollout tree with nodes',
+    });
   }
   tree.nodes.forEach((node, index) => {
     if (node.id !== index) {
@@ -81,7 +84,10 @@ function treePaths(tree: RolloutTree, lossMasks: readonly Uint8Array[], where: s
   const paths = trajectoryPaths(tree, count);
   paths.forEach((path, trajectory) => {
     const fail = (message: string): never => {
-      throw new InvalidArgumentError({ argument: `${where}.tree`, message: `trajectory ${trajectory}: ${message}` });
+      throw new InvalidArgumentError({
+        argument: `${where}.tree`,
+        message: `trajectory ${trajectory}: ${message}`,
+      });
     };
     if (path[0] !== 0) fail('its path does not start at the root node 0');
     let previousEnd = 0;
@@ -90,7 +96,8 @@ function treePaths(tree: RolloutTree, lossMasks: readonly Uint8Array[], where: s
       if (step > 0 && node.parentId !== path[step - 1]) {
         fail(`node ${node.id} follows node ${path[step - 1]} on its path but is not its child`);
       }
-      if (node.start !== previousEnd) fail(`node ${node.id} starts at ${node.start}, expected ${previousEnd}`);
+      if (node.start !== previousEnd)
+        fail(`node ${node.id} starts at ${node.start}, expected ${previousEnd}`);
       previousEnd = node.end;
     }
     const length = (lossMasks[trajectory] as Uint8Array).length;

@@ -43,9 +43,7 @@ describe('grpo (acceptance values from verl formulas)', () => {
   it('RLOO [1, 0, 1, 1] → [1/3, -1, 1/3, 1/3]; a singleton keeps its score', () => {
     const values = scalarAdvantages((groups) => rlooEstimator.estimate(groups), [1, 0, 1, 1]);
     expect(maxDifference(values, [1 / 3, -1, 1 / 3, 1 / 3])).toBeLessThan(tolerance);
-    expect(scalarAdvantages((groups) => rlooEstimator.estimate(groups), [0.4])).toEqual([
-      Math.fround(0.4),
-    ]);
+    expect(scalarAdvantages((groups) => rlooEstimator.estimate(groups), [0.4])).toEqual([Math.fround(0.4)]);
   });
 
   it('broadcasts to every response token and multiplies by the mask; returns equal advantages', () => {
@@ -92,9 +90,21 @@ describe('estimator input checks', () => {
       group: { id: 'm', scores: [1, 0], lossMasks: [new Uint8Array(2)] },
       argument: /lossMasks/,
     },
-    { name: 'NaN reward', group: { id: 'n', scores: [1, Number.NaN], lossMasks: [new Uint8Array(1), new Uint8Array(1)] }, argument: /scores\[1\]/ },
-    { name: 'mask not a Uint8Array', group: { id: 'u', scores: [1], lossMasks: [[1, 1]] }, argument: /lossMasks\[0\]/ },
-    { name: 'mask value 2', group: { id: 'v', scores: [1], lossMasks: [Uint8Array.of(1, 2)] }, argument: /lossMasks\[0\]\[1\]/ },
+    {
+      name: 'NaN reward',
+      group: { id: 'n', scores: [1, Number.NaN], lossMasks: [new Uint8Array(1), new Uint8Array(1)] },
+      argument: /scores\[1\]/,
+    },
+    {
+      name: 'mask not a Uint8Array',
+      group: { id: 'u', scores: [1], lossMasks: [[1, 1]] },
+      argument: /lossMasks\[0\]/,
+    },
+    {
+      name: 'mask value 2',
+      group: { id: 'v', scores: [1], lossMasks: [Uint8Array.of(1, 2)] },
+      argument: /lossMasks\[0\]\[1\]/,
+    },
   ];
   for (const testCase of cases) {
     it(`rejects ${testCase.name} with InvalidArgumentError for every estimator`, () => {
@@ -113,13 +123,22 @@ describe('estimator input checks', () => {
   }
 });
 
-const scoresArbitrary = fc.array(fc.double({ min: -100, max: 100, noNaN: true }), { minLength: 1, maxLength: 12 });
+const scoresArbitrary = fc.array(fc.double({ min: -100, max: 100, noNaN: true }), {
+  minLength: 1,
+  maxLength: 12,
+});
 
 describe('grpo properties', () => {
   it('advantages have zero mean per group', () => {
     fc.assert(
       fc.property(fc.array(scoresArbitrary, { minLength: 1, maxLength: 4 }), (groupScores) => {
-        const groups = groupScores.map((scores, index) => makeGroup(`g${index}`, scores, scores.map(() => 1)));
+        const groups = groupScores.map((scores, index) =>
+          makeGroup(
+            `g${index}`,
+            scores,
+            scores.map(() => 1),
+          ),
+        );
         estimateGrpo(groups).forEach((output, index) => {
           const values = firstTokenValues(output.advantages, groups[index]!.lossMasks);
           if (values.length === 1) return; // singleton: verl keeps the raw score
@@ -167,7 +186,9 @@ describe('grpo properties', () => {
             return score - others.reduce((sum, value) => sum + value, 0) / others.length;
           });
           for (let index = 0; index < values.length; index++) {
-            expect(Math.abs(values[index]! - expected[index]!)).toBeLessThan(1e-4 * (1 + Math.abs(expected[index]!)));
+            expect(Math.abs(values[index]! - expected[index]!)).toBeLessThan(
+              1e-4 * (1 + Math.abs(expected[index]!)),
+            );
           }
         },
       ),

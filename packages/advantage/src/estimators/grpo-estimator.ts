@@ -1,4 +1,9 @@
-import { type AdvantageEstimator, type AdvantageGroupInput, type AdvantageGroupOutput, parse } from '@arpo/core';
+import {
+  type AdvantageEstimator,
+  type AdvantageGroupInput,
+  type AdvantageGroupOutput,
+  parse,
+} from '@arpo/core';
 import { normalizeGroupScores } from '../statistics/group-statistics.js';
 import { checkGroups } from '../validation/check-groups.js';
 import { broadcastToTokens } from './broadcast.js';
@@ -10,7 +15,10 @@ import {
 } from './estimator-options.js';
 
 /** The scalar GRPO advantage of every trajectory of one (already checked) group. */
-export function grpoScalarAdvantages(group: AdvantageGroupInput, options: GrpoEstimatorOptions): Float64Array {
+export function grpoScalarAdvantages(
+  group: AdvantageGroupInput,
+  options: GrpoEstimatorOptions,
+): Float64Array {
   return normalizeGroupScores(group.scores, {
     epsilon: options.epsilon,
     standardDeviation: options.standardDeviation,
@@ -27,7 +35,9 @@ export function estimateGrpo(
   checkGroups(groups);
   return groups.map((group) => {
     const scalars = grpoScalarAdvantages(group, parsed);
-    const advantages = group.lossMasks.map((mask, index) => broadcastToTokens(scalars[index] as number, mask));
+    const advantages = group.lossMasks.map((mask, index) =>
+      broadcastToTokens(scalars[index] as number, mask),
+    );
     return { advantages, returns: advantages };
   });
 }

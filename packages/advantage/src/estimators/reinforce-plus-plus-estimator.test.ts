@@ -25,9 +25,14 @@ describe('reinforce_plus_plus', () => {
     });
     expect(Array.from(output[0]!.returns[0]!)).toEqual([0.25, 0.5, 1]);
     expect(
-      maxDifference(output[0]!.advantages[0]!, [-0.2390457150370012, 0.35856857255550195, 1.5537971477405081]),
+      maxDifference(
+        output[0]!.advantages[0]!,
+        [-0.2390457150370012, 0.35856857255550195, 1.5537971477405081],
+      ),
     ).toBeLessThan(1e-6);
-    expect(maxDifference(output[1]!.advantages[0]!, [-0.8366600026295044, -0.8366600026295044])).toBeLessThan(1e-6);
+    expect(maxDifference(output[1]!.advantages[0]!, [-0.8366600026295044, -0.8366600026295044])).toBeLessThan(
+      1e-6,
+    );
   });
 
   it('skips tool tokens by default and reproduces verl’s reset on request', () => {
@@ -53,7 +58,11 @@ describe('reinforce_plus_plus', () => {
         (trajectories) => {
           const tokens = trajectories.reduce((sum, { mask }) => sum + mask.reduce((a, b) => a + b, 0), 0);
           fc.pre(tokens >= 2);
-          const group = { id: 'g', scores: trajectories.map((t) => t.score), lossMasks: trajectories.map((t) => t.mask) };
+          const group = {
+            id: 'g',
+            scores: trajectories.map((t) => t.score),
+            lossMasks: trajectories.map((t) => t.mask),
+          };
           const [output] = reinforcePlusPlusEstimator.estimate([group]);
           const values: number[] = [];
           const returns: number[] = [];
@@ -89,7 +98,9 @@ describe('reinforce_plus_plus', () => {
     expect(InvalidArgumentError.isInstance(thrown)).toBe(true);
     expect(String(thrown)).toMatch(/at least 2 policy tokens/);
     expect(reinforcePlusPlusEstimator.estimate([])).toEqual([]);
-    expect(() => reinforcePlusPlusEstimator.estimate([makeGroup('a', [1, 0])], { gamma: 2 })).toThrow(/gamma/);
+    expect(() => reinforcePlusPlusEstimator.estimate([makeGroup('a', [1, 0])], { gamma: 2 })).toThrow(
+      /gamma/,
+    );
   });
 });
 

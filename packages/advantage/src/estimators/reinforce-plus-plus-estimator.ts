@@ -1,4 +1,9 @@
-import { type AdvantageEstimator, type AdvantageGroupInput, type AdvantageGroupOutput, parse } from '@arpo/core';
+import {
+  type AdvantageEstimator,
+  type AdvantageGroupInput,
+  type AdvantageGroupOutput,
+  parse,
+} from '@arpo/core';
 import { maskedWhiten } from '../statistics/masked-whiten.js';
 import { checkGroups } from '../validation/check-groups.js';
 import {
@@ -53,7 +58,11 @@ export function estimateReinforcePlusPlus(
     });
   }
   const whitened = maskedWhiten(returns, masks, 'groups');
-  return splitByGroup(groups, whitened, returns.map((row) => Float32Array.from(row)));
+  return splitByGroup(
+    groups,
+    whitened,
+    returns.map((row) => Float32Array.from(row)),
+  );
 }
 
 /**
@@ -77,7 +86,8 @@ export function estimateReinforcePlusPlusBaseline(
     group.lossMasks.forEach((mask, index) => {
       const centred = (group.scores[index] as number) - mean;
       const row = new Float64Array(mask.length);
-      for (let position = 0; position < row.length; position++) row[position] = centred * (mask[position] as number);
+      for (let position = 0; position < row.length; position++)
+        row[position] = centred * (mask[position] as number);
       values.push(row);
       masks.push(mask);
     });

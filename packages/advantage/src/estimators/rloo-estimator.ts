@@ -1,4 +1,9 @@
-import { type AdvantageEstimator, type AdvantageGroupInput, type AdvantageGroupOutput, parse } from '@arpo/core';
+import {
+  type AdvantageEstimator,
+  type AdvantageGroupInput,
+  type AdvantageGroupOutput,
+  parse,
+} from '@arpo/core';
 import { checkGroups } from '../validation/check-groups.js';
 import { broadcastToTokens } from './broadcast.js';
 import { type EmptyEstimatorOptions, emptyOptionsSchema } from './estimator-options.js';

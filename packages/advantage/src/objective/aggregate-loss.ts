@@ -76,7 +76,10 @@ export function aggregateLoss(
     case 'seq-mean-token-sum-norm': {
       const horizon = options.horizon ?? longest;
       if (options.horizon !== undefined && !(Number.isInteger(horizon) && horizon > 0)) {
-        throw new InvalidArgumentError({ argument: 'horizon', message: `must be a positive integer, got ${horizon}` });
+        throw new InvalidArgumentError({
+          argument: 'horizon',
+          message: `must be a positive integer, got ${horizon}`,
+        });
       }
       return rows === 0 || horizon === 0 ? 0 : total / rows / horizon;
     }
@@ -84,6 +87,9 @@ export function aggregateLoss(
 }
 
 /** Masked mean over the whole batch (verl `masked_mean`), 0 when no position counts. */
-export function maskedMean(values: readonly ArrayLike<number>[], masks: readonly ArrayLike<number>[]): number {
+export function maskedMean(
+  values: readonly ArrayLike<number>[],
+  masks: readonly ArrayLike<number>[],
+): number {
   return aggregateLoss(values, masks, 'token-mean');
 }

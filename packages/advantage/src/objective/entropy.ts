@@ -14,7 +14,8 @@ function rowEntropy(logits: ArrayLike<number>, offset: number, length: number, w
   }
   // Shift by the maximum so exp never overflows: H = logsumexp(x) - Σ softmax(x)·x.
   let partition = 0;
-  for (let index = offset; index < offset + length; index++) partition += Math.exp((logits[index] as number) - maximum);
+  for (let index = offset; index < offset + length; index++)
+    partition += Math.exp((logits[index] as number) - maximum);
   const logPartition = Math.log(partition);
   let expected = 0;
   for (let index = offset; index < offset + length; index++) {

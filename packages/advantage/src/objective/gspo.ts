@@ -1,6 +1,6 @@
 import { aggregateLoss } from './aggregate-loss.js';
 import { checkRows } from './check-rows.js';
-import { checkClipOptions, type PolicyLossInput } from './policy-loss.js';
+import { checkClipOptions, clamp, type PolicyLossInput } from './policy-loss.js';
 
 /** verl clamps GSPO's log sequence ratio from above only, at 10. */
 export const gspoLogRatioCeiling = 10;
@@ -74,7 +74,7 @@ export function computeGspoPolicyLoss(
     const rowMask = input.masks[row] as ArrayLike<number>;
     const ratio = gspoSequenceRatio(rowLogprobs, rowOld, rowMask);
     sequenceRatios[row] = ratio;
-    const bounded = ratio < 1 - clipLow ? 1 - clipLow : ratio > 1 + clipHigh ? 1 + clipHigh : ratio;
+    const bounded = clamp(ratio, 1 - clipLow, 1 + clipHigh);
     const losses = new Float64Array(rowLogprobs.length);
     for (let position = 0; position < losses.length; position++) {
       const mask = rowMask[position] as number;
@@ -83,7 +83,7 @@ export function computeGspoPolicyLoss(
       const unclipped = -advantage * ratio;
       const clippedLoss = -advantage * bounded;
       if (clippedLoss > unclipped) clipped += mask;
-      losses[position] = clippedLoss > unclipped ? clippedLoss : unclipped;
+      losses[position] = Math.max(clippedLoss, unclipped);
       negativeLogRatio -= ((rowLogprobs[position] as number) - (rowOld[position] as number)) * mask;
       weight += mask;
     }

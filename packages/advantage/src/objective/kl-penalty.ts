@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type KlEstimator } from '@arpo/core';
 import { checkRows } from './check-rows.js';
+import { clamp } from './policy-loss.js';
 
 export const klEstimators: readonly KlEstimator[] = ['k1', 'abs', 'k2', 'k3', 'k1+', 'k2+', 'k3+'];
 
@@ -60,10 +61,8 @@ export function klPenalty(logprob: number, referenceLogprob: number, estimator: 
       return 0.5 * delta * delta;
     case 'k3':
     case 'k3+': {
-      let kl = -delta;
-      kl = kl > clampLogRatio ? clampLogRatio : kl < -clampLogRatio ? -clampLogRatio : kl;
-      const value = Math.exp(kl) - kl - 1;
-      return value > clampValue ? clampValue : value < -clampValue ? -clampValue : value;
+      const kl = clamp(-delta, -clampLogRatio, clampLogRatio);
+      return clamp(Math.exp(kl) - kl - 1, -clampValue, clampValue);
     }
   }
   checkEstimator(estimator);
@@ -105,10 +104,16 @@ export function klPenalties(
   estimator: KlEstimator,
 ): Float64Array {
   checkEstimator(estimator);
-  checkRows({ name: 'logprobs', rows: [logprobs] }, [{ name: 'referenceLogprobs', rows: [referenceLogprobs] }]);
+  checkRows({ name: 'logprobs', rows: [logprobs] }, [
+    { name: 'referenceLogprobs', rows: [referenceLogprobs] },
+  ]);
   const result = new Float64Array(logprobs.length);
   for (let position = 0; position < result.length; position++) {
-    result[position] = klPenalty(logprobs[position] as number, referenceLogprobs[position] as number, estimator);
+    result[position] = klPenalty(
+      logprobs[position] as number,
+      referenceLogprobs[position] as number,
+      estimator,
+    );
   }
   return result;
 }

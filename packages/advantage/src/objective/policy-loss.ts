@@ -14,10 +14,15 @@ export interface PpoClipOptions {
   dualClip?: number;
 }
 
+/** `value` limited to [minimum, maximum] (NaN stays NaN), as torch.clamp. */
+export function clamp(value: number, minimum: number, maximum: number): number {
+  return Math.min(Math.max(value, minimum), maximum);
+}
+
 /** The importance ratio exp(clamp(logprob - oldLogprob, ±20)). */
 export function importanceRatio(logprob: number, oldLogprob: number): number {
   const logRatio = logprob - oldLogprob;
-  return Math.exp(logRatio > logRatioClamp ? logRatioClamp : logRatio < -logRatioClamp ? -logRatioClamp : logRatio);
+  return Math.exp(clamp(logRatio, -logRatioClamp, logRatioClamp));
 }
 
 /**
@@ -28,12 +33,12 @@ export function ppoTokenLoss(ratio: number, advantage: number, options: PpoClipO
   const clipLow = options.clipLow ?? 0.2;
   const clipHigh = options.clipHigh ?? clipLow;
   const unclipped = -advantage * ratio;
-  const bounded = ratio < 1 - clipLow ? 1 - clipLow : ratio > 1 + clipHigh ? 1 + clipHigh : ratio;
+  const bounded = clamp(ratio, 1 - clipLow, 1 + clipHigh);
   const clipped = -advantage * bounded;
-  const loss = clipped > unclipped ? clipped : unclipped;
+  const loss = Math.max(clipped, unclipped);
   if (options.dualClip !== undefined && advantage < 0) {
     const cap = -advantage * options.dualClip;
-    return cap < loss ? cap : loss;
+    return Math.min(cap, loss);
   }
   return loss;
 }
@@ -75,7 +80,10 @@ export function checkClipOptions(options: PpoClipOptions): void {
     throw new InvalidArgumentError({ argument: 'clipLow', message: `must be in [0, 1], got ${clipLow}` });
   }
   if (!(clipHigh >= 0 && Number.isFinite(clipHigh))) {
-    throw new InvalidArgumentError({ argument: 'clipHigh', message: `must be a finite number >= 0, got ${clipHigh}` });
+    throw new InvalidArgumentError({
+      argument: 'clipHigh',
+      message: `must be a finite number >= 0, got ${clipHigh}`,
+    });
   }
   if (options.dualClip !== undefined && !(options.dualClip > 1 && Number.isFinite(options.dualClip))) {
     throw new InvalidArgumentError({ argument: 'dualClip', message: `must be > 1, got ${options.dualClip}` });
@@ -86,7 +94,10 @@ export function checkClipOptions(options: PpoClipOptions): void {
  * PPO's clipped surrogate over a batch, with verl's metrics. Per token: log-ratio clamped to ±20, separate low
  * and high clip, optional dual clip for negative advantages; then aggregated with `aggregation`.
  */
-export function computePpoPolicyLoss(input: PolicyLossInput, options: PolicyLossOptions = {}): PolicyLossResult {
+export function computePpoPolicyLoss(
+  input: PolicyLossInput,
+  options: PolicyLossOptions = {},
+): PolicyLossResult {
   checkRows({ name: 'logprobs', rows: input.logprobs }, [
     { name: 'oldLogprobs', rows: input.oldLogprobs },
     { name: 'advantages', rows: input.advantages },
@@ -108,14 +119,17 @@ export function computePpoPolicyLoss(input: PolicyLossInput, options: PolicyLoss
     for (let position = 0; position < losses.length; position++) {
       const mask = rowMask[position] as number;
       if (mask === 0) continue;
-      let logRatio = (rowLogprobs[position] as number) - (rowOld[position] as number);
-      logRatio = logRatio > logRatioClamp ? logRatioClamp : logRatio < -logRatioClamp ? -logRatioClamp : logRatio;
+      const logRatio = clamp(
+        (rowLogprobs[position] as number) - (rowOld[position] as number),
+        -logRatioClamp,
+        logRatioClamp,
+      );
       const ratio = Math.exp(logRatio);
       const advantage = rowAdvantages[position] as number;
       const unclipped = -advantage * ratio;
-      const bounded = ratio < 1 - clipLow ? 1 - clipLow : ratio > 1 + clipHigh ? 1 + clipHigh : ratio;
+      const bounded = clamp(ratio, 1 - clipLow, 1 + clipHigh);
       const clippedLoss = -advantage * bounded;
-      let loss = clippedLoss > unclipped ? clippedLoss : unclipped;
+      let loss = Math.max(clippedLoss, unclipped);
       if (clippedLoss > unclipped) clipped += mask;
       if (dualClip !== undefined && advantage < 0) {
         const cap = -advantage * dualClip;

@@ -1,4 +1,10 @@
-import { InvalidArgumentError, type LossConfig, lossConfigSchema, parse, type TrainingDatum } from '@arpo/core';
+import {
+  InvalidArgumentError,
+  type LossConfig,
+  lossConfigSchema,
+  parse,
+  type TrainingDatum,
+} from '@arpo/core';
 import { aggregateLoss } from './aggregate-loss.js';
 import { checkRows } from './check-rows.js';
 import { klPenalties } from './kl-penalty.js';
@@ -62,7 +68,12 @@ export function computeReferenceObjective(
   let metrics = { clipFraction: 0, clipFractionLower: 0, approxKl: 0 };
   if (loss.lossFunction === 'ppo') {
     const result = computePpoPolicyLoss(
-      { logprobs, oldLogprobs: requireRows(data, 'logprobs'), advantages: requireRows(data, 'advantages'), masks: weights },
+      {
+        logprobs,
+        oldLogprobs: requireRows(data, 'logprobs'),
+        advantages: requireRows(data, 'advantages'),
+        masks: weights,
+      },
       {
         clipLow: loss.clipLow,
         clipHigh: loss.clipHigh,
@@ -73,10 +84,15 @@ export function computeReferenceObjective(
     );
     policyLoss = result.loss;
     tokenLosses = result.tokenLosses;
-    metrics = { clipFraction: result.clipFraction, clipFractionLower: result.clipFractionLower, approxKl: result.approxKl };
+    metrics = {
+      clipFraction: result.clipFraction,
+      clipFractionLower: result.clipFractionLower,
+      approxKl: result.approxKl,
+    };
   } else {
     const old = loss.lossFunction === 'importance_sampling' ? requireRows(data, 'logprobs') : undefined;
-    const advantages = loss.lossFunction === 'importance_sampling' ? requireRows(data, 'advantages') : undefined;
+    const advantages =
+      loss.lossFunction === 'importance_sampling' ? requireRows(data, 'advantages') : undefined;
     checkRows({ name: 'logprobs', rows: logprobs }, [
       { name: 'data[].logprobs', rows: old },
       { name: 'data[].advantages', rows: advantages },
@@ -105,9 +121,13 @@ export function computeReferenceObjective(
   }
   const entropyCoefficient = loss.entropyCoefficient ?? 0;
   let entropy = 0;
-  if (input.entropies !== undefined) entropy = aggregateLoss(input.entropies, weights, aggregation, { horizon });
+  if (input.entropies !== undefined)
+    entropy = aggregateLoss(input.entropies, weights, aggregation, { horizon });
   else if (entropyCoefficient !== 0) {
-    throw new InvalidArgumentError({ argument: 'entropies', message: 'are required when entropyCoefficient is set' });
+    throw new InvalidArgumentError({
+      argument: 'entropies',
+      message: 'are required when entropyCoefficient is set',
+    });
   }
   return {
     loss: policyLoss - entropyCoefficient * entropy + klCoefficient * klLoss,

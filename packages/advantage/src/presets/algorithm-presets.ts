@@ -56,7 +56,13 @@ const presets: Readonly<Record<AlgorithmPresetName, AlgorithmPreset>> = {
       entropyCoefficient: 0,
     },
     optimizer: { learningRate: 1e-6, weightDecay: 0.01, maxGradientNorm: 1 },
-    sampling: { trajectoriesPerPrompt: 5, temperature: 1, topP: 1, maxResponseLength: 512, promptsPerStep: 1024 },
+    sampling: {
+      trajectoriesPerPrompt: 5,
+      temperature: 1,
+      topP: 1,
+      maxResponseLength: 512,
+      promptsPerStep: 1024,
+    },
     sources: [
       'volcengine/verl examples/grpo_trainer/run_qwen2-7b.sh (rollout.n=5, lr=1e-6, use_kl_loss=True, batch 1024, response 512)',
       'volcengine/verl trainer config defaults (clip_ratio=0.2, clip_ratio_c=3.0, loss_agg_mode=token-mean, kl_loss_coef=0.001, kl_loss_type=low_var_kl, entropy_coeff=0, grad_clip=1.0, weight_decay=0.01)',
@@ -126,7 +132,11 @@ export const algorithmPresetNames: readonly AlgorithmPresetName[] = ['grpo', 'da
 export function getAlgorithmPreset(name: AlgorithmPresetName): AlgorithmPreset {
   const preset = (presets as Record<string, AlgorithmPreset | undefined>)[name];
   if (preset === undefined) {
-    throw new UnknownEntryError({ kind: 'algorithm preset', entry: String(name), knownEntries: algorithmPresetNames });
+    throw new UnknownEntryError({
+      kind: 'algorithm preset',
+      entry: String(name),
+      knownEntries: algorithmPresetNames,
+    });
   }
   return structuredClone(preset);
 }

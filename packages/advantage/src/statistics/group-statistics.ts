@@ -20,7 +20,10 @@ export interface GroupStatistics {
  * deviation 1 (as verl: its advantage is its raw score). Empty groups and non-finite scores throw
  * `InvalidArgumentError`: verl would raise on the former and silently spread NaN through the group on the latter.
  */
-export function groupStatistics(scores: ArrayLike<number>, options: GroupStatisticsOptions = {}): GroupStatistics {
+export function groupStatistics(
+  scores: ArrayLike<number>,
+  options: GroupStatisticsOptions = {},
+): GroupStatistics {
   const count = scores.length;
   if (count === 0) throw new InvalidArgumentError({ argument: 'scores', message: 'the group is empty' });
   let sum = 0;
@@ -57,7 +60,10 @@ export interface NormalizeGroupOptions extends GroupStatisticsOptions {
  * GRPO's per-trajectory scalar advantage: `(score - mean) / (std + epsilon)`, or `score - mean` without
  * scaling. Returns float64 values in input order.
  */
-export function normalizeGroupScores(scores: ArrayLike<number>, options: NormalizeGroupOptions = {}): Float64Array {
+export function normalizeGroupScores(
+  scores: ArrayLike<number>,
+  options: NormalizeGroupOptions = {},
+): Float64Array {
   const statistics = groupStatistics(scores, options);
   const epsilon = options.epsilon ?? 1e-6;
   const scale = options.scaleByStandardDeviation === false ? 1 : 1 / (statistics.standardDeviation + epsilon);

@@ -21,7 +21,10 @@ export function checkGroup(group: AdvantageGroupInput, where: string): void {
   const label = typeof group.id === 'string' ? `${where} ('${group.id}')` : where;
   const { scores, lossMasks } = group;
   if (scores === null || typeof scores !== 'object' || typeof scores.length !== 'number') {
-    throw new InvalidArgumentError({ argument: `${where}.scores`, message: `${label}: expected an array of scores` });
+    throw new InvalidArgumentError({
+      argument: `${where}.scores`,
+      message: `${label}: expected an array of scores`,
+    });
   }
   if (!Array.isArray(lossMasks)) {
     throw new InvalidArgumentError({

@@ -1,7 +1,11 @@
 import type { AdvantageGroupInput } from '@arpo/core';
 
 /** A group with the given scores and all-ones masks of the given lengths (default 3 tokens each). */
-export function makeGroup(id: string, scores: readonly number[], lengths?: readonly number[]): AdvantageGroupInput {
+export function makeGroup(
+  id: string,
+  scores: readonly number[],
+  lengths?: readonly number[],
+): AdvantageGroupInput {
   return {
     id,
     scores: Float64Array.from(scores),
@@ -10,7 +14,10 @@ export function makeGroup(id: string, scores: readonly number[], lengths?: reado
 }
 
 /** The value at the first policy token of every trajectory of a group. */
-export function firstTokenValues(advantages: readonly Float32Array[], masks: readonly Uint8Array[]): number[] {
+export function firstTokenValues(
+  advantages: readonly Float32Array[],
+  masks: readonly Uint8Array[],
+): number[] {
   return advantages.map((row, index) => {
     const mask = masks[index] as Uint8Array;
     const position = mask.indexOf(1);

@@ -65,11 +65,12 @@ export class LogitsSampler {
     offset: number,
     settings: RowSamplingSettings,
     random: Random | undefined,
+    scoring?: { inverseTemperature: number; tokenId: number },
   ): SampledToken {
     const vocabularySize = this.vocabularySize;
     const weights = this.weights;
     const greedy = settings.temperature === 0;
-    const inverseTemperature = greedy ? 1 : 1 / settings.temperature;
+    const inverseTemperature = scoring?.inverseTemperature ?? (greedy ? 1 : 1 / settings.temperature);
 
     let maximum = Number.NEGATIVE_INFINITY;
     let argmax = -1;
@@ -105,7 +106,8 @@ export class LogitsSampler {
     const entropy = Math.max(0, logSum - weightedShift / sum);
 
     let tokenId: number;
-    if (greedy) tokenId = argmax;
+    if (scoring !== undefined) tokenId = scoring.tokenId;
+    else if (greedy) tokenId = argmax;
     else {
       if (random === undefined) {
         throw new InvalidArgumentError({ argument: 'random', message: 'required when temperature > 0' });
@@ -126,6 +128,23 @@ export class LogitsSampler {
       sampled.top = { tokenIds, logprobs };
     }
     return sampled;
+  }
+
+  /**
+   * Logprob of `tokenId` and the entropy of `softmax(logits_row / temperature)` (temperature 0 is treated as 1),
+   * without sampling: what `scoreTokens` reports.
+   */
+  measure(
+    logits: Float32Array,
+    offset: number,
+    tokenId: number,
+    temperature: number,
+  ): { logprob: number; entropy: number } {
+    const sampled = this.sample(logits, offset, { temperature: 0, topK: 0, topP: 1, topLogprobs: 0 }, undefined, {
+      inverseTemperature: temperature > 0 ? 1 / temperature : 1,
+      tokenId,
+    });
+    return { logprob: sampled.logprob, entropy: sampled.entropy };
   }
 
   private draw(

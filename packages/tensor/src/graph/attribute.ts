@@ -1,10 +1,13 @@
+import type { DataType, TensorArray } from './dtype.js';
+
 /** An ONNX node attribute, typed the way the protobuf needs it (ints and floats are distinct there). */
 export type AttributeValue =
   | { readonly type: 'int'; readonly value: number }
   | { readonly type: 'float'; readonly value: number }
   | { readonly type: 'ints'; readonly value: readonly number[] }
   | { readonly type: 'floats'; readonly value: readonly number[] }
-  | { readonly type: 'string'; readonly value: string };
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'tensor'; readonly value: { readonly dtype: DataType; readonly data: TensorArray } };
 
 export type Attributes = Readonly<Record<string, AttributeValue>>;
 

@@ -6,8 +6,8 @@ import { type Dim, normalizeAxis } from '../graph/shape.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { applyOp1, floatTypes, numericTypes, requireDtypes, requireInput, single } from './apply.js';
 import { constantInts, int64Constant } from './constant-values.js';
-import { cast, div, equal, mul, where } from './elementwise.js';
-import { expandLike, reshapeLike, shapeOf, size } from './shape-ops.js';
+import { cast, div, equal, where } from './elementwise.js';
+import { expandLike, size, unsqueeze } from './shape-ops.js';
 
 function reducedAxes(context: InferContext): number[] {
   const input = requireInput(context, 0);
@@ -45,21 +45,14 @@ function reduction(opType: string, allowed = numericTypes, gradient?: OpDefiniti
   };
 }
 
-/** The output gradient reshaped to keep-dims form, so it broadcasts against the input. */
-function keptGradient(node: Parameters<NonNullable<OpDefinition['gradient']>>[0]['node'], dy: SymbolicTensor) {
+type GradientNode = Parameters<NonNullable<OpDefinition['gradient']>>[0]['node'];
+
+/** The output (or its gradient) in keep-dims form, so it broadcasts against the input. */
+function keptGradient(node: GradientNode, dy: SymbolicTensor): SymbolicTensor {
   if (readInt(node.attributes, 'keepdims', 1) === 1) return dy;
   const input = node.inputs[0]!;
-  const axes = new Set(constantInts(node.inputs[1]) ?? input.shape.map((_, axis) => axis));
-  const normalized = new Set([...axes].map((axis) => normalizeAxis(axis, input.rank)!));
-  const keptShape = input.shape.map((dim, axis) => (normalized.has(axis) ? 1 : dim));
-  const target = input.graph.constant(new Float32Array(0), { shape: [0] }); // placeholder never emitted
-  void target;
-  return reshapeToShape(dy, keptShape);
-}
-
-function reshapeToShape(tensor: SymbolicTensor, shape: readonly Dim[]): SymbolicTensor {
-  // Dims are either copied from the same axis of `tensor` (0) or known numbers, so a constant target works.
-  return reshapeLikeDims(tensor, shape);
+  const axes = constantInts(node.inputs[1]) ?? input.shape.map((_, axis) => axis);
+  return unsqueeze(dy, axes.map((axis) => normalizeAxis(axis, input.rank)!).sort((a, b) => a - b));
 }
 
 export const reduceSumDefinition = reduction('ReduceSum', numericTypes, ({ node, outputGradients }) => {
@@ -103,4 +96,3 @@ export function reduceMax(x: SymbolicTensor, options: ReduceOptions = {}): Symbo
   return reduce(reduceMaxDefinition, x, options);
 }
 
-export { mul, reshapeLike, shapeOf };
