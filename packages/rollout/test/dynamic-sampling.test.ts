@@ -44,4 +44,14 @@ describe('DAPO dynamic sampling', () => {
     });
     expect(result).toMatchObject({ groups: [], rounds: 2, filled: false, promptsSampled: 12, dropped: 12 });
   });
+
+  it('keeps single-trajectory groups, as verl does', async () => {
+    const result = await sampleDynamically({
+      prompts: [prompt('solo')],
+      batchSize: 1,
+      sample: async (batch) => batch.map((entry) => fakeGroup(entry.promptId)),
+      accuracy: () => [1],
+    });
+    expect(result.groups.map((group) => group.promptId)).toEqual(['solo']);
+  });
 });

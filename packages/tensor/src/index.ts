@@ -14,3 +14,36 @@ export type { Dim, Shape } from './graph/shape.js';
 export { onnxOpsetVersion, serializeGraph } from './onnx/serialize.js';
 export * as ops from './ops/index.js';
 export { type CompileOptions, CompiledGraph, type GraphInputSpec, type TensorValue } from './runtime/compiled-graph.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  type SafetensorsContent,
+  writeSafetensors,
+} from './io/safetensors.js';
+export {
+  type ForwardInputs,
+  type ForwardOutputs,
+  DecoderTransformer,
+  type LayerCache,
+  type ParameterSpec,
+} from './model/decoder-transformer.js';
+export {
+  buildDecoderGraph,
+  buildLogitsGraph,
+  buildTrainingGraph,
+  compileGraph,
+  type LossBuilder,
+  type LossContext,
+  maskedCrossEntropy,
+  type TrainingGraph,
+} from './model/language-model-graphs.js';
+export {
+  type ResolvedTransformerConfig,
+  resolveTransformerConfig,
+  type TransformerConfig,
+  transformerConfigSchema,
+} from './model/transformer-config.js';
+export { AdamW, type AdamWOptions, type AdamWState, type AdamWStepResult } from './optim/adamw.js';
+export { clipByGlobalNorm, globalNorm } from './optim/clip-gradients.js';
+export { type LearningRateSchedule, learningRateAt } from './optim/learning-rate-schedule.js';

@@ -32,15 +32,17 @@ export interface DynamicSamplingResult {
   filled: boolean;
 }
 
-function hasSpread(values: readonly number[]): boolean {
+/** A group is informative when its accuracy varies; as in verl, a single-trajectory group is kept. */
+function isInformative(values: readonly number[]): boolean {
+  if (values.length === 1) return true;
   for (const value of values) if (value !== values[0]) return true;
   return false;
 }
 
 /**
  * DAPO dynamic sampling: oversample prompts, drop groups whose accuracy has zero spread (all right or all
- * wrong: no gradient signal under group-normalised advantages), and keep sampling until the batch is full or
- * the round limit is reached.
+ * wrong: no gradient signal under group-normalised advantages; single-trajectory groups are kept, as verl does),
+ * and keep sampling until the batch is full or the round limit is reached.
  */
 export async function sampleDynamically(options: DynamicSamplingOptions): Promise<DynamicSamplingResult> {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
@@ -61,7 +63,7 @@ export async function sampleDynamically(options: DynamicSamplingOptions): Promis
     rounds += 1;
     const groups = await options.sample(prompts, rounds - 1);
     for (const group of groups) {
-      if (hasSpread(await options.accuracy(group))) {
+      if (isInformative(await options.accuracy(group))) {
         if (kept.length < options.batchSize) kept.push(group);
       } else dropped += 1;
     }

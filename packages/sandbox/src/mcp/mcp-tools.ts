@@ -155,8 +155,11 @@ class McpConnection {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const client = new Client({ name: this.options.clientName ?? 'arpo-sandbox', version: '0.0.0' }, { capabilities: {} });
     client.onclose = () => this.forget(client);
-    // Transport errors also surface as failed requests, where they are reported; nothing to do here.
-    client.onerror = () => {};
+    client.onerror = (error) => {
+      // A streamable-HTTP response stream that breaks (the server died mid-call) leaves its request pending
+      // until the timeout; dropping the client rejects it at once. Other errors surface as failed requests.
+      if (/SSE stream disconnected|Maximum reconnection attempts/.test(error.message)) this.forget(client);
+    };
     try {
       await client.connect(await this.createTransport(), { timeout: timeoutMs });
     } catch (error) {

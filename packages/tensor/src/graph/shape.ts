@@ -37,7 +37,41 @@ export function broadcastDim(left: Dim, right: Dim): Dim | undefined {
   if (typeof left === 'number' && typeof right === 'number') return undefined;
   if (typeof left === 'number') return left;
   if (typeof right === 'number') return right;
+  // Derived names ('batch*seq') are not canonical, so two of them cannot be told apart: trust the graph.
+  if (isDerivedDim(left)) return right;
+  if (isDerivedDim(right)) return left;
   return undefined;
+}
+
+/** A name computed from other dims ('past+seq', 'batch*seq'), as opposed to one a user declared. */
+export function isDerivedDim(dim: Dim): boolean {
+  return typeof dim === 'string' && /[*+/[\]-]/.test(dim);
+}
+
+/** Whether two dims can be equal at run time. */
+export function dimsCompatible(left: Dim, right: Dim): boolean {
+  return left === right || isDerivedDim(left) || isDerivedDim(right) || typeof left !== typeof right;
+}
+
+/** The dim a reshape infers (-1): input dims left after cancelling the target's other dims. */
+export function inferredReshapeDim(input: Shape, others: Shape): Dim {
+  if (isStaticShape(input) && isStaticShape(others)) return shapeSize(input) / Math.max(1, shapeSize(others));
+  const remaining: Dim[] = [...input];
+  let divisor = 1;
+  for (const dim of others) {
+    const index = remaining.indexOf(dim);
+    if (index >= 0) remaining.splice(index, 1);
+    else if (typeof dim === 'number') divisor *= dim;
+    else return `${multiplyDims(input)}/${multiplyDims(others)}`;
+  }
+  if (divisor !== 1) {
+    const known = remaining.filter((dim): dim is number => typeof dim === 'number');
+    const knownProduct = known.reduce((a, b) => a * b, 1);
+    if (knownProduct % divisor !== 0) return `${multiplyDims(remaining)}/${divisor}`;
+    const symbols = remaining.filter((dim) => typeof dim === 'string');
+    return multiplyDims([knownProduct / divisor, ...symbols]);
+  }
+  return multiplyDims(remaining);
 }
 
 /** Broadcast result of several shapes, or undefined when they are incompatible. */

@@ -1,7 +1,7 @@
 import { floatAttribute, intAttribute, readFloat, readInt } from '../graph/attribute.js';
 import type { SymbolicTensor } from '../graph/graph.js';
 import type { OpDefinition } from '../graph/op-definition.js';
-import { broadcastDim, broadcastShapes, type Dim } from '../graph/shape.js';
+import { broadcastDim, broadcastShapes, type Dim, dimsCompatible } from '../graph/shape.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { applyOp1, floatTypes, requireDtypes, requireInput, requireSameDtype, single } from './apply.js';
 import { unbroadcast } from './broadcast-gradient.js';
@@ -69,7 +69,7 @@ export const gemmDefinition: OpDefinition = {
     const transposeB = readInt(context.attributes, 'transB', 0) === 1;
     const [m, kA] = transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
     const [kB, n] = transposeB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
-    if (kA !== kB && (typeof kA === 'number') === (typeof kB === 'number')) {
+    if (!dimsCompatible(kA, kB)) {
       throw new TensorShapeError({ op: 'Gemm', detail: `inner dimensions ${kA} and ${kB} differ`, shapes: [a.shape, b.shape] });
     }
     const shape: Dim[] = [m, n];

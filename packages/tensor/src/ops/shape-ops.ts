@@ -6,8 +6,9 @@ import {
   addDims,
   broadcastShapes,
   type Dim,
+  dimsCompatible,
   isStaticShape,
-  multiplyDims,
+  inferredReshapeDim,
   normalizeAxis,
   type Shape,
   shapeSize,
@@ -60,10 +61,7 @@ export const reshapeDefinition: OpDefinition = {
       const inferred = resolved.indexOf(-1);
       if (inferred >= 0) {
         const known = resolved.filter((_, axis) => axis !== inferred);
-        resolved[inferred] =
-          isStaticShape(input.shape) && isStaticShape(known)
-            ? shapeSize(input.shape) / Math.max(1, shapeSize(known))
-            : `${multiplyDims(input.shape)}/${multiplyDims(known)}`;
+        resolved[inferred] = inferredReshapeDim(input.shape, known);
       }
       shape = resolved;
     } else throw shapeError(context, 'a computed target shape needs a declared output shape');
@@ -166,7 +164,7 @@ export const concatDefinition: OpDefinition = {
       if (input.dtype !== first.dtype) {
         throw new TensorDtypeError({ op: 'Concat', detail: 'inputs differ', dtypes: inputs.map((item) => item.dtype) });
       }
-      if (input.rank !== first.rank || input.shape.some((dim, index) => index !== axis && dim !== first.shape[index])) {
+      if (input.rank !== first.rank || input.shape.some((dim, index) => index !== axis && !dimsCompatible(dim, first.shape[index]!))) {
         throw shapeError(context, `shapes must match except along axis ${axis}`);
       }
     }

@@ -1,0 +1,3 @@
+export * from './code-input.js';
+export * from './code-result.js';
+export * from './output-cap.js';
