@@ -8,7 +8,7 @@ import { createTinyModelFolder } from '../test/fixtures/tiny-model-folder.js';
 function naiveSample(row: Float32Array, temperature: number, random: () => number) {
   // The usual JS way: arrays per row, softmax, entropy from probabilities, inverse-CDF draw.
   const scaled = Array.from(row, (value) => value / temperature);
-  const maximum = Math.max(...scaled);
+  const maximum = scaled.reduce((best, value) => Math.max(best, value), Number.NEGATIVE_INFINITY);
   const exps = scaled.map((value) => Math.exp(value - maximum));
   const sum = exps.reduce((total, value) => total + value, 0);
   const probabilities = exps.map((value) => value / sum);
@@ -32,22 +32,30 @@ async function kernelBenchmark() {
     const random = createRandom({ seed: 1 });
     const logits = Float32Array.from({ length: batch * vocabularySize }, () => random.normal() * 3);
     const sampler = new LogitsSampler({ vocabularySize });
-    const settings = { temperature: 0.8, topK: 0, topP: 0.95, topLogprobs: 0 };
+    const rate = (settings: { temperature: number; topK: number; topP: number; topLogprobs: number }) => {
+      const start = performance.now();
+      for (let step = 0; step < steps; step++) {
+        for (let row = 0; row < batch; row++) sampler.sample(logits, row * vocabularySize, settings, random);
+      }
+      return (batch * steps) / ((performance.now() - start) / 1000);
+    };
+    const ours = rate({ temperature: 0.8, topK: 0, topP: 1, topLogprobs: 0 });
+    const oursTopP = rate({ temperature: 0.8, topK: 0, topP: 0.95, topLogprobs: 0 });
+    const oursTopK = rate({ temperature: 0.8, topK: 50, topP: 0.95, topLogprobs: 5 });
     let start = performance.now();
-    for (let step = 0; step < steps; step++) {
-      for (let row = 0; row < batch; row++) sampler.sample(logits, row * vocabularySize, settings, random);
-    }
-    const ours = (batch * steps) / ((performance.now() - start) / 1000);
     start = performance.now();
     for (let step = 0; step < steps; step++) {
       for (let row = 0; row < batch; row++) {
-        naiveSample(logits.subarray(row * vocabularySize, (row + 1) * vocabularySize), 0.8, () => random.next());
+        naiveSample(logits.subarray(row * vocabularySize, (row + 1) * vocabularySize), 0.8, () =>
+          random.next(),
+        );
       }
     }
     const naive = (batch * steps) / ((performance.now() - start) / 1000);
     console.log(
-      `kernel vocab ${vocabularySize}: LogitsSampler (top-p 0.95, exact entropy) ${ours.toFixed(0)} rows/s, ` +
-        `naive arrays (no top-p) ${naive.toFixed(0)} rows/s, ratio ${(ours / naive).toFixed(2)}x`,
+      `kernel vocab ${vocabularySize}, batch ${batch}: LogitsSampler ${ours.toFixed(0)} rows/s ` +
+        `(top-p 0.95: ${oursTopP.toFixed(0)}, top-k 50 + top-p + 5 top logprobs: ${oursTopK.toFixed(0)}), ` +
+        `naive arrays ${naive.toFixed(0)} rows/s, ratio ${(ours / naive).toFixed(2)}x`,
     );
   }
 }
@@ -66,19 +74,34 @@ async function generationBenchmark() {
     // measure the policy with EOS-free counting: tokens produced / time).
     await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 4, seed: 1 }, n: batch }]);
     let start = performance.now();
-    const [result] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: newTokens, seed: 1 }, n: batch }]);
+    const [result] = await policy.generate([
+      { promptTokenIds: prompt, sampling: { maxTokens: newTokens, seed: 1 }, n: batch },
+    ]);
     const oursSeconds = (performance.now() - start) / 1000;
     const oursTokens = result?.usage.completionTokens ?? 0;
 
     const transformers = await import('@huggingface/transformers');
-    const model = await transformers.AutoModelForCausalLM.from_pretrained(fixture.folder, { local_files_only: true });
+    const model = await transformers.AutoModelForCausalLM.from_pretrained(fixture.folder, {
+      local_files_only: true,
+    });
     const ids = new transformers.Tensor(
       'int64',
-      BigInt64Array.from({ length: batch * promptLength }, (_, index) => BigInt(prompt[index % promptLength] as number)),
+      BigInt64Array.from({ length: batch * promptLength }, (_, index) =>
+        BigInt(prompt[index % promptLength] as number),
+      ),
       [batch, promptLength],
     );
-    const mask = new transformers.Tensor('int64', new BigInt64Array(batch * promptLength).fill(1n), [batch, promptLength]);
-    const generateOptions = { input_ids: ids, attention_mask: mask, max_new_tokens: newTokens, do_sample: true, top_k: 0 };
+    const mask = new transformers.Tensor('int64', new BigInt64Array(batch * promptLength).fill(1n), [
+      batch,
+      promptLength,
+    ]);
+    const generateOptions = {
+      input_ids: ids,
+      attention_mask: mask,
+      max_new_tokens: newTokens,
+      do_sample: true,
+      top_k: 0,
+    };
     await model.generate({ ...generateOptions, max_new_tokens: 4 });
     start = performance.now();
     const output = (await model.generate(generateOptions)) as { tolist(): bigint[][] };

@@ -20,3 +20,5 @@ export * from './transformers/model-folder.js';
 export * from './transformers/model-folder-error.js';
 export * from './transformers/prefix-cache.js';
 export * from './transformers/transformers-policy.js';
+export * from './native/native-key-values.js';
+export * from './native/native-policy.js';

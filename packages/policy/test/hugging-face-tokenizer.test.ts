@@ -44,7 +44,13 @@ function testStrings(): string[] {
     'ǚǚǚ aaaa aaaaa',
     '',
   ];
-  const alphabet = [...'ab xyz\n\t<>/|_.,!?0123456789éü東京😀'.split(''), '<python>', '</think>', 'the ', ' agent'];
+  const alphabet = [
+    ...Array.from('ab xyz\n\t<>/|_.,!?0123456789éü東京😀'),
+    '<python>',
+    '</think>',
+    'the ',
+    ' agent',
+  ];
   const random = createRandom({ seed: 42 });
   const generated = Array.from({ length: 200 }, () =>
     Array.from({ length: 1 + random.integer(40) }, () => alphabet[random.integer(alphabet.length)]).join(''),
@@ -67,16 +73,20 @@ describe('HF tokenizer.json export', () => {
     for (const text of testStrings()) {
       const ids = tokenizer.encode(text, { addSpecialTokens: true });
       for (const skipSpecialTokens of [false, true]) {
-        expect(huggingFace.decode(ids, { skipSpecialTokens })).toBe(tokenizer.decode(ids, { skipSpecialTokens }));
+        expect(huggingFace.decode(ids, { skipSpecialTokens })).toBe(
+          tokenizer.decode(ids, { skipSpecialTokens }),
+        );
       }
-      if (!/<\|(bos|eos|pad)\|>/.test(text)) expect(huggingFace.decode(ids, { skipSpecialTokens: true })).toBe(text);
+      if (!/<\|(bos|eos|pad)\|>/.test(text))
+        expect(huggingFace.decode(ids, { skipSpecialTokens: true })).toBe(text);
     }
   });
 
   it('exposes the same special tokens, tool tags as single non-special tokens', () => {
     expect(huggingFace.specialTokens).toEqual(tokenizer.specialTokens);
     expect(huggingFace.vocabularySize).toBe(tokenizer.vocabularySize);
-    for (const tag of toolTags) expect(Array.from(huggingFace.encode(tag))).toEqual([huggingFace.tokenId(tag)]);
+    for (const tag of toolTags)
+      expect(Array.from(huggingFace.encode(tag))).toEqual([huggingFace.tokenId(tag)]);
     expect(() => huggingFace.tokenId('<tool_call>')).toThrow(UnknownSpecialTokenError);
   });
 
@@ -85,11 +95,21 @@ describe('HF tokenizer.json export', () => {
       { role: 'system' as const, content: 'You can call <python>.' },
       { role: 'user' as const, content: 'What is 2+2?' },
     ];
-    const text = renderDefaultChatTemplate(messages, { bosToken: '<|bos|>', eosToken: '<|eos|>', addGenerationPrompt: true });
+    const text = renderDefaultChatTemplate(messages, {
+      bosToken: '<|bos|>',
+      eosToken: '<|eos|>',
+      addGenerationPrompt: true,
+    });
     expect(huggingFace.renderChatTemplate(messages)).toBe(text);
-    expect(text).toBe('<|bos|><|system|>\nYou can call <python>.<|eos|>\n<|user|>\nWhat is 2+2?<|eos|>\n<|assistant|>\n');
-    expect(Array.from(huggingFace.applyChatTemplate(messages))).toEqual(Array.from(tokenizer.applyChatTemplate(messages)));
-    expect(huggingFace.renderChatTemplate(messages, { addGenerationPrompt: false }).endsWith('<|assistant|>\n')).toBe(false);
+    expect(text).toBe(
+      '<|bos|><|system|>\nYou can call <python>.<|eos|>\n<|user|>\nWhat is 2+2?<|eos|>\n<|assistant|>\n',
+    );
+    expect(Array.from(huggingFace.applyChatTemplate(messages))).toEqual(
+      Array.from(tokenizer.applyChatTemplate(messages)),
+    );
+    expect(
+      huggingFace.renderChatTemplate(messages, { addGenerationPrompt: false }).endsWith('<|assistant|>\n'),
+    ).toBe(false);
   });
 
   it('builds the same tokenizer from in-memory JSON', async () => {
@@ -112,7 +132,9 @@ describe('loadHuggingFaceTokenizer errors', () => {
     try {
       await expect(loadHuggingFaceTokenizer(empty)).rejects.toSatisfy(
         (error: unknown) =>
-          ModelFolderError.isInstance(error) && error.problem === 'missing-file' && error.file === 'tokenizer.json',
+          ModelFolderError.isInstance(error) &&
+          error.problem === 'missing-file' &&
+          error.file === 'tokenizer.json',
       );
       await writeFile(join(empty, 'tokenizer.json'), '{"model": ');
       await expect(loadHuggingFaceTokenizer(empty)).rejects.toThrow(/tokenizer\.json: invalid JSON/);

@@ -1,11 +1,17 @@
 import { ContextLengthError, InvalidArgumentError } from '@arpo/core';
-import { createByteTokenizer, describePolicyConformance } from '@arpo/testing';
 import { buildLogitsGraph, compileGraph, DecoderTransformer, type TensorValue } from '@arpo/tensor';
+import { createByteTokenizer, describePolicyConformance } from '@arpo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativePolicy } from '../src/native/native-policy.js';
 
 const tokenizer = createByteTokenizer();
-const model = new DecoderTransformer({ vocabSize: tokenizer.vocabularySize, contextLength: 96, modelDim: 32, layers: 2, heads: 4 });
+const model = new DecoderTransformer({
+  vocabSize: tokenizer.vocabularySize,
+  contextLength: 96,
+  modelDim: 32,
+  layers: 2,
+  heads: 4,
+});
 const parameters = model.initializeParameters({ seed: 7 });
 
 function create(options: { prefixCacheTokens?: number } = {}) {
@@ -27,7 +33,10 @@ async function referenceDistributions(tokenIds: Int32Array) {
     const maximum = Math.max(...row);
     const logSum = maximum + Math.log(row.reduce((sum, value) => sum + Math.exp(value - maximum), 0));
     const logProbabilities = row.map((value) => value - logSum);
-    const entropy = -logProbabilities.reduce((sum, logProbability) => sum + Math.exp(logProbability) * logProbability, 0);
+    const entropy = -logProbabilities.reduce(
+      (sum, logProbability) => sum + Math.exp(logProbability) * logProbability,
+      0,
+    );
     return { logProbabilities, entropy };
   });
 }
@@ -44,7 +53,9 @@ describe('NativePolicy', () => {
   });
 
   it('reports logprobs and entropies equal to those of the full logits', async () => {
-    const [result] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 24, seed: 3 } }]);
+    const [result] = await policy.generate([
+      { promptTokenIds: prompt, sampling: { maxTokens: 24, seed: 3 } },
+    ]);
     const sequence = result!.sequences[0]!;
     const full = new Int32Array(prompt.length + sequence.tokenIds.length);
     full.set(prompt);
@@ -58,12 +69,19 @@ describe('NativePolicy', () => {
   });
 
   it('decodes a batch of different-length prompts exactly as it decodes each alone', async () => {
-    const prompts = ['a', 'a longer prompt here', 'mid length'].map((text) => tokenizer.encode(text, { addSpecialTokens: true }));
-    const requests = prompts.map((promptTokenIds, index) => ({ promptTokenIds, sampling: { maxTokens: 16, seed: 100 + index } }));
+    const prompts = ['a', 'a longer prompt here', 'mid length'].map((text) =>
+      tokenizer.encode(text, { addSpecialTokens: true }),
+    );
+    const requests = prompts.map((promptTokenIds, index) => ({
+      promptTokenIds,
+      sampling: { maxTokens: 16, seed: 100 + index },
+    }));
     const together = await (await create()).generate(requests);
     for (const [index, request] of requests.entries()) {
       const alone = await (await create()).generate([request]);
-      expect(Array.from(together[index]!.sequences[0]!.tokenIds)).toEqual(Array.from(alone[0]!.sequences[0]!.tokenIds));
+      expect(Array.from(together[index]!.sequences[0]!.tokenIds)).toEqual(
+        Array.from(alone[0]!.sequences[0]!.tokenIds),
+      );
       expect(together[index]!.sequences[0]!.logprobs[5]).toBeCloseTo(alone[0]!.sequences[0]!.logprobs[5]!, 4);
     }
   });
@@ -84,7 +102,9 @@ describe('NativePolicy', () => {
     // Everything but the continuation's last token (never fed) and the tool result was reused.
     expect(forked!.usage.reusedPromptTokens).toBe(prompt.length + continuation.length - 1);
     expect(forked!.usage.computedPromptTokens).toBe(toolResult.length + 1);
-    expect(after.computedTokens - before.computedTokens).toBe(toolResult.length + 1 + forked!.usage.completionTokens - countLastTokens(forked!));
+    expect(after.computedTokens - before.computedTokens).toBe(
+      toolResult.length + 1 + forked!.usage.completionTokens - countLastTokens(forked!),
+    );
     const [cold] = await (await create({ prefixCacheTokens: 0 })).generate([branches]);
     expect(cold!.usage.reusedPromptTokens).toBe(0);
     forked!.sequences.forEach((sequence, index) => {
@@ -93,17 +113,24 @@ describe('NativePolicy', () => {
         expect(logprob).toBeCloseTo(cold!.sequences[index]!.logprobs[position]!, 4),
       );
     });
-    expect(new Set(forked!.sequences.map((sequence) => Array.from(sequence.tokenIds).join(','))).size).toBeGreaterThan(1);
+    expect(
+      new Set(forked!.sequences.map((sequence) => Array.from(sequence.tokenIds).join(','))).size,
+    ).toBeGreaterThan(1);
   });
 
   it('rejects prompts beyond the context, token ids outside the vocabulary, and bad n', async () => {
-    await expect(policy.generate([{ promptTokenIds: new Int32Array(96).fill(5), sampling: { maxTokens: 1 } }])).rejects.toSatisfy(
-      (error: unknown) => ContextLengthError.isInstance(error),
+    await expect(
+      policy.generate([{ promptTokenIds: new Int32Array(96).fill(5), sampling: { maxTokens: 1 } }]),
+    ).rejects.toSatisfy((error: unknown) => ContextLengthError.isInstance(error));
+    await expect(
+      policy.generate([{ promptTokenIds: [1, 9999], sampling: { maxTokens: 1 } }]),
+    ).rejects.toSatisfy(
+      (error: unknown) =>
+        InvalidArgumentError.isInstance(error) && error.message.includes('requests[0].promptTokenIds'),
     );
-    await expect(policy.generate([{ promptTokenIds: [1, 9999], sampling: { maxTokens: 1 } }])).rejects.toSatisfy(
-      (error: unknown) => InvalidArgumentError.isInstance(error) && error.message.includes('requests[0].promptTokenIds'),
-    );
-    await expect(policy.generate([{ promptTokenIds: [1, 2], sampling: { maxTokens: 1 }, n: 0 }])).rejects.toThrow(/n/);
+    await expect(
+      policy.generate([{ promptTokenIds: [1, 2], sampling: { maxTokens: 1 }, n: 0 }]),
+    ).rejects.toThrow(/n/);
   });
 });
 

@@ -26,17 +26,27 @@ describePolicyConformance('TransformersPolicy (tiny GPT-2-style ONNX folder)', {
 /** Full next-token logits after every position of `tokenIds`, straight from the model (no cache). */
 async function referenceLogits(tokenIds: Int32Array): Promise<Float32Array[]> {
   const transformers = await import('@huggingface/transformers');
-  const model = await transformers.AutoModelForCausalLM.from_pretrained(fixture.folder, { local_files_only: true });
+  const model = await transformers.AutoModelForCausalLM.from_pretrained(fixture.folder, {
+    local_files_only: true,
+  });
   try {
-    const inputIds = new transformers.Tensor('int64', BigInt64Array.from(Array.from(tokenIds, BigInt)), [1, tokenIds.length]);
-    const mask = new transformers.Tensor('int64', new BigInt64Array(tokenIds.length).fill(1n), [1, tokenIds.length]);
+    const inputIds = new transformers.Tensor('int64', BigInt64Array.from(Array.from(tokenIds, BigInt)), [
+      1,
+      tokenIds.length,
+    ]);
+    const mask = new transformers.Tensor('int64', new BigInt64Array(tokenIds.length).fill(1n), [
+      1,
+      tokenIds.length,
+    ]);
     const outputs = (await model.forward({ input_ids: inputIds, attention_mask: mask })) as Record<
       string,
       { data: Float32Array; dims: number[] }
     >;
     const logits = outputs.logits as { data: Float32Array; dims: number[] };
     const width = logits.dims[2] as number;
-    return Array.from({ length: tokenIds.length }, (_, position) => logits.data.slice(position * width, (position + 1) * width));
+    return Array.from({ length: tokenIds.length }, (_, position) =>
+      logits.data.slice(position * width, (position + 1) * width),
+    );
   } finally {
     await model.dispose();
   }
@@ -53,8 +63,12 @@ function logSoftmax(row: Float32Array, temperature: number): { logprobs: number[
 describe('TransformersPolicy', () => {
   it('greedy decoding gives the same tokens as @huggingface/transformers generate()', async () => {
     const transformers = await import('@huggingface/transformers');
-    const model = await transformers.AutoModelForCausalLM.from_pretrained(fixture.folder, { local_files_only: true });
-    const hfTokenizer = await transformers.AutoTokenizer.from_pretrained(fixture.folder, { local_files_only: true });
+    const model = await transformers.AutoModelForCausalLM.from_pretrained(fixture.folder, {
+      local_files_only: true,
+    });
+    const hfTokenizer = await transformers.AutoTokenizer.from_pretrained(fixture.folder, {
+      local_files_only: true,
+    });
     try {
       for (const text of ['The answer is', '<think>I should call', 'the agent']) {
         const prompt = policy.tokenizer.encode(text, { addSpecialTokens: true });
@@ -63,7 +77,9 @@ describe('TransformersPolicy', () => {
           tolist(): bigint[][];
         };
         const expected = output.tolist()[0]?.slice(prompt.length).map(Number);
-        const [result] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 24, temperature: 0 } }]);
+        const [result] = await policy.generate([
+          { promptTokenIds: prompt, sampling: { maxTokens: 24, temperature: 0 } },
+        ]);
         const tokens = Array.from(result?.sequences[0]?.tokenIds ?? []);
         expect(tokens).toEqual(expected);
         expect(tokens.length).toBeGreaterThan(0);
@@ -76,14 +92,19 @@ describe('TransformersPolicy', () => {
   it('reports logprobs = log-softmax(logits / T) at the sampled ids and the exact full-vocabulary entropy', async () => {
     const prompt = policy.tokenizer.encode('the agent searches for', { addSpecialTokens: true });
     const temperature = 0.7;
-    const [result] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 10, temperature, seed: 4, topK: 20 } }]);
+    const [result] = await policy.generate([
+      { promptTokenIds: prompt, sampling: { maxTokens: 10, temperature, seed: 4, topK: 20 } },
+    ]);
     const sequence = result?.sequences[0];
     if (sequence === undefined) throw new Error('no sequence');
     const full = new Int32Array([...prompt, ...sequence.tokenIds]);
     const logits = await referenceLogits(full);
     for (let position = 0; position < sequence.tokenIds.length; position++) {
       const expected = logSoftmax(logits[prompt.length - 1 + position] as Float32Array, temperature);
-      expect(sequence.logprobs[position]).toBeCloseTo(expected.logprobs[sequence.tokenIds[position] as number] as number, 4);
+      expect(sequence.logprobs[position]).toBeCloseTo(
+        expected.logprobs[sequence.tokenIds[position] as number] as number,
+        4,
+      );
       expect(sequence.entropies[position]).toBeCloseTo(expected.entropy, 4);
     }
   });
@@ -91,7 +112,9 @@ describe('TransformersPolicy', () => {
   it('a forked continuation has exactly the distribution of re-running the whole prefix, computing only new tokens', async () => {
     const prompt = policy.tokenizer.encode('<think>I should call a tool', { addSpecialTokens: true });
     policy.clearPrefixCache();
-    const [first] = await policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 6, seed: 1 }, n: 3 }]);
+    const [first] = await policy.generate([
+      { promptTokenIds: prompt, sampling: { maxTokens: 6, seed: 1 }, n: 3 },
+    ]);
     expect(first?.usage).toMatchObject({ reusedPromptTokens: 0, computedPromptTokens: prompt.length });
     // Branch: continue sequence 1 after a "tool result", as the agent loop does.
     const branch = first?.sequences[1]?.tokenIds ?? new Int32Array();
@@ -117,9 +140,9 @@ describe('TransformersPolicy', () => {
       expect(Array.from(forkedSequence?.topLogprobs?.[0]?.tokenIds ?? [])).toEqual(
         Array.from(rerunSequence?.topLogprobs?.[0]?.tokenIds ?? []),
       );
-      forkedSequence?.topLogprobs?.[0]?.logprobs.forEach((logprob, rank) =>
-        expect(logprob).toBeCloseTo(rerunSequence?.topLogprobs?.[0]?.logprobs[rank] as number, 4),
-      );
+      forkedSequence?.topLogprobs?.[0]?.logprobs.forEach((logprob, rank) => {
+        expect(logprob).toBeCloseTo(rerunSequence?.topLogprobs?.[0]?.logprobs[rank] as number, 4);
+      });
       expect(forkedSequence?.entropies[0]).toBeCloseTo(rerunSequence?.entropies[0] as number, 4);
     } finally {
       await fresh.close();
@@ -141,12 +164,16 @@ describe('TransformersPolicy', () => {
   it('rejects bad requests with typed errors', async () => {
     const prompt = policy.tokenizer.encode('hi', { addSpecialTokens: true });
     await expect(
-      policy.generate([{ promptTokenIds: new Int32Array(policy.contextLength).fill(5), sampling: { maxTokens: 1 } }]),
+      policy.generate([
+        { promptTokenIds: new Int32Array(policy.contextLength).fill(5), sampling: { maxTokens: 1 } },
+      ]),
     ).rejects.toSatisfy((error: unknown) => ContextLengthError.isInstance(error));
-    await expect(policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 1 }, n: 0 }])).rejects.toSatisfy(
-      (error: unknown) => ValidationError.isInstance(error) && error.field === 'n',
-    );
-    await expect(policy.generate([{ promptTokenIds: [1, 999_999], sampling: { maxTokens: 1 } }])).rejects.toSatisfy(
+    await expect(
+      policy.generate([{ promptTokenIds: prompt, sampling: { maxTokens: 1 }, n: 0 }]),
+    ).rejects.toSatisfy((error: unknown) => ValidationError.isInstance(error) && error.field === 'n');
+    await expect(
+      policy.generate([{ promptTokenIds: [1, 999_999], sampling: { maxTokens: 1 } }]),
+    ).rejects.toSatisfy(
       (error: unknown) => InvalidArgumentError.isInstance(error) && /token 1 is 999999/.test(error.message),
     );
   });
@@ -162,23 +189,40 @@ describe('TransformersPolicy.load errors', () => {
       await writeFile(join(broken.folder, 'config.json'), '{"model_type": "gpt2", ');
       await expect(TransformersPolicy.load({ folder: broken.folder })).rejects.toSatisfy(
         (error: unknown) =>
-          ModelFolderError.isInstance(error) && error.file === 'config.json' && error.problem === 'malformed-file',
+          ModelFolderError.isInstance(error) &&
+          error.file === 'config.json' &&
+          error.problem === 'malformed-file',
       );
-      await writeFile(join(broken.folder, 'config.json'), JSON.stringify({ model_type: 'gpt2', n_positions: 64 }));
-      await expect(TransformersPolicy.load({ folder: broken.folder })).rejects.toThrow(/config\.json: no positive integer 'vocab_size'/);
-      await writeFile(join(broken.folder, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 600, n_positions: 64 }));
+      await writeFile(
+        join(broken.folder, 'config.json'),
+        JSON.stringify({ model_type: 'gpt2', n_positions: 64 }),
+      );
+      await expect(TransformersPolicy.load({ folder: broken.folder })).rejects.toThrow(
+        /config\.json: no positive integer 'vocab_size'/,
+      );
+      await writeFile(
+        join(broken.folder, 'config.json'),
+        JSON.stringify({ model_type: 'gpt2', vocab_size: 600, n_positions: 64 }),
+      );
       await unlink(join(broken.folder, 'onnx', 'model.onnx'));
       await expect(TransformersPolicy.load({ folder: broken.folder })).rejects.toSatisfy(
         (error: unknown) =>
-          ModelFolderError.isInstance(error) && error.file === 'onnx/model.onnx' && error.problem === 'missing-file',
+          ModelFolderError.isInstance(error) &&
+          error.file === 'onnx/model.onnx' &&
+          error.problem === 'missing-file',
       );
-      await expect(TransformersPolicy.load({ folder: broken.folder, dtype: 'q8' })).rejects.toThrow(/onnx\/model_quantized\.onnx/);
+      await expect(TransformersPolicy.load({ folder: broken.folder, dtype: 'q8' })).rejects.toThrow(
+        /onnx\/model_quantized\.onnx/,
+      );
     } finally {
       await broken.remove();
     }
     const noTokenizer = await mkdtemp(join(tmpdir(), 'arpo-model-no-tokenizer-'));
     try {
-      await writeFile(join(noTokenizer, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 10, n_positions: 8 }));
+      await writeFile(
+        join(noTokenizer, 'config.json'),
+        JSON.stringify({ model_type: 'gpt2', vocab_size: 10, n_positions: 8 }),
+      );
       await expect(TransformersPolicy.load({ folder: noTokenizer })).rejects.toThrow(ModelFolderError);
     } finally {
       await rm(noTokenizer, { recursive: true, force: true });

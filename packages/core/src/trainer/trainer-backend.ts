@@ -44,6 +44,12 @@ export interface LossConfig {
   klCoefficient?: number;
   klEstimator?: KlEstimator;
   entropyCoefficient?: number;
+  /**
+   * What the aggregation divides by when one mini-batch is split over several `forwardBackward` calls
+   * (gradient accumulation): the mini-batch's token count (`token-mean`), sequence count (`seq-mean-token-sum`,
+   * `seq-mean-token-sum-norm`) or count of sequences with tokens (`seq-mean-token-mean`). Default: this call's.
+   */
+  normalizer?: number;
 }
 
 export const lossConfigSchema = lazySchema<LossConfig>('loss config', () =>
@@ -65,6 +71,7 @@ export const lossConfigSchema = lazySchema<LossConfig>('loss config', () =>
     klCoefficient: z.number().min(0).optional(),
     klEstimator: z.enum(['k1', 'abs', 'k2', 'k3', 'k1+', 'k2+', 'k3+']).optional(),
     entropyCoefficient: z.number().optional(),
+    normalizer: z.number().positive().optional(),
   }),
 );
 

@@ -21,7 +21,10 @@ export class BatchKeyValues {
   static empty(options: { layers: number; heads: number; headDim: number; batch?: number }): BatchKeyValues {
     const batch = options.batch ?? 1;
     return new BatchKeyValues(
-      Array.from({ length: options.layers }, () => ({ key: new Float32Array(0), value: new Float32Array(0) })),
+      Array.from({ length: options.layers }, () => ({
+        key: new Float32Array(0),
+        value: new Float32Array(0),
+      })),
       batch,
       options.heads,
       0,
@@ -38,7 +41,9 @@ export class BatchKeyValues {
     picks: readonly { cache: BatchKeyValues; row: number; keep?: number }[],
     shape: { layers: number; heads: number; headDim: number },
   ): BatchKeyValues {
-    const lengths = Int32Array.from(picks, ({ cache, row, keep }) => Math.min(keep ?? Infinity, cache.validLengths[row] as number));
+    const lengths = Int32Array.from(picks, ({ cache, row, keep }) =>
+      Math.min(keep ?? Infinity, cache.validLengths[row] as number),
+    );
     const length = lengths.reduce((maximum, value) => Math.max(maximum, value), 0);
     const { heads, headDim } = shape;
     const batch = picks.length;

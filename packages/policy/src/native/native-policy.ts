@@ -60,14 +60,24 @@ export class NativePolicy implements Policy {
   readonly tokenizer: Tokenizer;
   readonly vocabularySize: number;
   readonly contextLength: number;
-  readonly capabilities: PolicyCapabilities = { entropy: 'exact', logits: true, trainable: true, prefixReuse: true };
+  readonly capabilities: PolicyCapabilities = {
+    entropy: 'exact',
+    logits: true,
+    trainable: true,
+    prefixReuse: true,
+  };
   readonly model: DecoderTransformer;
 
   private parameters: ReadonlyMap<string, TensorValue>;
   private readonly prefixCache: PrefixCache<BatchKeyValues>;
   private readonly sampler: LogitsSampler;
   private readonly seeds: Random;
-  private readonly counters: PolicyStatistics = { computedTokens: 0, reusedTokens: 0, generatedTokens: 0, requests: 0 };
+  private readonly counters: PolicyStatistics = {
+    computedTokens: 0,
+    reusedTokens: 0,
+    generatedTokens: 0,
+    requests: 0,
+  };
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -113,7 +123,10 @@ export class NativePolicy implements Policy {
     this.prefixCache.clear();
   }
 
-  async generate(requests: readonly GenerationRequest[], options?: { signal?: AbortSignal }): Promise<GenerationResult[]> {
+  async generate(
+    requests: readonly GenerationRequest[],
+    options?: { signal?: AbortSignal },
+  ): Promise<GenerationResult[]> {
     const prepared = requests.map((request, index) => this.prepare(request, index));
     if (options?.signal?.aborted) throw new AbortedError({ operation: 'generate' });
     return this.serialise(() => this.generateBatch(prepared, options?.signal));
@@ -132,7 +145,8 @@ export class NativePolicy implements Policy {
       const results: { logprobs: Float32Array; entropies: Float32Array }[] = [];
       for (const { prompt, completion } of checked) {
         const total = prompt.length + completion.length;
-        if (total > this.contextLength) throw new ContextLengthError({ promptTokens: total, contextLength: this.contextLength });
+        if (total > this.contextLength)
+          throw new ContextLengthError({ promptTokens: total, contextLength: this.contextLength });
         const logprobs = new Float32Array(completion.length);
         const entropies = new Float32Array(completion.length);
         if (completion.length > 0) {
@@ -147,7 +161,12 @@ export class NativePolicy implements Policy {
           });
           for (let position = 0; position < completion.length; position++) {
             const row = prompt.length - 1 + position;
-            const measured = this.sampler.measure(logits, row * this.vocabularySize, completion[position] as number, temperature);
+            const measured = this.sampler.measure(
+              logits,
+              row * this.vocabularySize,
+              completion[position] as number,
+              temperature,
+            );
             logprobs[position] = measured.logprob;
             entropies[position] = measured.entropy;
           }
@@ -179,12 +198,16 @@ export class NativePolicy implements Policy {
   }
 
   private checkTokens(tokenIds: ArrayLike<number>, argument: string, allowEmpty: boolean): Int32Array {
-    if (tokenIds.length === 0 && !allowEmpty) throw new InvalidArgumentError({ argument, message: 'is empty' });
+    if (tokenIds.length === 0 && !allowEmpty)
+      throw new InvalidArgumentError({ argument, message: 'is empty' });
     const checked = Int32Array.from(tokenIds);
     for (let index = 0; index < checked.length; index++) {
       const id = checked[index] as number;
       if (id !== tokenIds[index] || id < 0 || id >= this.vocabularySize) {
-        throw new InvalidArgumentError({ argument, message: `token ${index} is ${tokenIds[index]}, not an id below ${this.vocabularySize}` });
+        throw new InvalidArgumentError({
+          argument,
+          message: `token ${index} is ${tokenIds[index]}, not an id below ${this.vocabularySize}`,
+        });
       }
     }
     return checked;
@@ -198,7 +221,10 @@ export class NativePolicy implements Policy {
     }
     const n = request.n ?? 1;
     if (!Number.isInteger(n) || n < 1) {
-      throw new InvalidArgumentError({ argument: `requests[${index}].n`, message: `must be a positive integer, got ${n}` });
+      throw new InvalidArgumentError({
+        argument: `requests[${index}].n`,
+        message: `must be a positive integer, got ${n}`,
+      });
     }
     return { prompt, sampling, n };
   }
@@ -220,8 +246,14 @@ export class NativePolicy implements Policy {
     for (const [name, value] of this.parameters) feeds[name] = value;
     for (let layer = 0; layer < layers; layer++) {
       const cache = past.layers[layer] as LayerKeyValues;
-      feeds[`past_key_values.${layer}.key`] = { data: cache.key, shape: [batch, heads, past.length, headDim] };
-      feeds[`past_key_values.${layer}.value`] = { data: cache.value, shape: [batch, heads, past.length, headDim] };
+      feeds[`past_key_values.${layer}.key`] = {
+        data: cache.key,
+        shape: [batch, heads, past.length, headDim],
+      };
+      feeds[`past_key_values.${layer}.value`] = {
+        data: cache.value,
+        shape: [batch, heads, past.length, headDim],
+      };
     }
     const outputs = await this.decoder.run(feeds);
     const present: LayerKeyValues[] = [];
@@ -242,7 +274,10 @@ export class NativePolicy implements Policy {
    * Computes keys/values (and logits) of `tokens`, reusing the longest cached prefix. At least the last token is
    * always computed, so its logits exist.
    */
-  private async prefill(tokens: Int32Array, options: { allLogits: boolean; store: boolean; maxReuse?: number }) {
+  private async prefill(
+    tokens: Int32Array,
+    options: { allLogits: boolean; store: boolean; maxReuse?: number },
+  ) {
     const found = this.prefixCache.lookup(tokens);
     const reused =
       found === undefined ? 0 : Math.min(found.commonLength, tokens.length - 1, options.maxReuse ?? Infinity);
@@ -256,7 +291,8 @@ export class NativePolicy implements Policy {
     const { logits, cache } = await this.forward(Int32Array.from(suffix), past, positions);
     this.counters.computedTokens += suffix.length;
     this.counters.reusedTokens += reused;
-    if (options.store) this.prefixCache.store({ tokenIds: tokens.slice(), cache, nextLogits: new Float32Array(0) });
+    if (options.store)
+      this.prefixCache.store({ tokenIds: tokens.slice(), cache, nextLogits: new Float32Array(0) });
     if (options.allLogits && reused > 0) {
       // Callers index logits by absolute position: pad the reused rows (never read) in front.
       const padded = new Float32Array(tokens.length * this.vocabularySize);
@@ -266,7 +302,10 @@ export class NativePolicy implements Policy {
     return { logits, cache, reused };
   }
 
-  private async generateBatch(requests: readonly PreparedRequest[], signal: AbortSignal | undefined): Promise<GenerationResult[]> {
+  private async generateBatch(
+    requests: readonly PreparedRequest[],
+    signal: AbortSignal | undefined,
+  ): Promise<GenerationResult[]> {
     const vocabularySize = this.vocabularySize;
     const promptCaches: BatchKeyValues[] = [];
     const promptLogits: Float32Array[] = [];
@@ -294,7 +333,9 @@ export class NativePolicy implements Policy {
       }
     });
     const initialLogits = new Float32Array(sequences.length * vocabularySize);
-    owner.forEach((requestIndex, row) => initialLogits.set(promptLogits[requestIndex] as Float32Array, row * vocabularySize));
+    owner.forEach((requestIndex, row) =>
+      initialLogits.set(promptLogits[requestIndex] as Float32Array, row * vocabularySize),
+    );
     let cache = BatchKeyValues.gather(
       owner.map((requestIndex) => ({ cache: promptCaches[requestIndex] as BatchKeyValues, row: 0 })),
       this.shape(),

@@ -1,4 +1,4 @@
-import { AbortedError, ValidationError } from '@arpo/core';
+import { AbortedError, type ValidationError } from '@arpo/core';
 import { byteTokenizerSpecialTokens, createByteTokenizer } from '@arpo/testing';
 import { describe, expect, it } from 'vitest';
 import { type DecodeStepInput, type LoopSequence, runGenerationLoop } from './generation-loop.js';
@@ -35,7 +35,10 @@ function scriptedModel(script: string) {
 }
 
 function sequences(count: number, options: Record<string, unknown>): LoopSequence[] {
-  return Array.from({ length: count }, (_, index) => ({ sampling: resolveSamplingOptions(options), seed: index + 1 }));
+  return Array.from({ length: count }, (_, index) => ({
+    sampling: resolveSamplingOptions(options),
+    seed: index + 1,
+  }));
 }
 
 const decode = (tokenIds: ArrayLike<number>) => tokenizer.decode(tokenIds, { skipSpecialTokens: true });
@@ -98,7 +101,12 @@ describe('runGenerationLoop', () => {
       eosTokenIds: [byteTokenizerSpecialTokens.eos],
     };
     await expect(
-      runGenerationLoop({ ...options, initialLogits: model.initial(1), step: (input) => model.step(input), signal: controller.signal }),
+      runGenerationLoop({
+        ...options,
+        initialLogits: model.initial(1),
+        step: (input) => model.step(input),
+        signal: controller.signal,
+      }),
     ).rejects.toSatisfy((error: unknown) => AbortedError.isInstance(error));
     const later = new AbortController();
     const [sequence] = await runGenerationLoop({

@@ -78,7 +78,8 @@ interface SequenceState {
  */
 export async function runGenerationLoop(options: GenerationLoopOptions): Promise<GeneratedSequence[]> {
   const { sequences, vocabularySize } = options;
-  if (options.signal?.aborted) throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
+  if (options.signal?.aborted)
+    throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
   if (options.initialLogits.length !== sequences.length * vocabularySize) {
     throw new InvalidArgumentError({
       argument: 'initialLogits',

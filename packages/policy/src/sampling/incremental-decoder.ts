@@ -17,7 +17,9 @@ export class IncrementalDecoder {
   push(tokenId: number): string {
     this.tokenIds.push(tokenId);
     const prefixText =
-      this.readOffset > this.prefixOffset ? this.decode(this.tokenIds.slice(this.prefixOffset, this.readOffset)) : '';
+      this.readOffset > this.prefixOffset
+        ? this.decode(this.tokenIds.slice(this.prefixOffset, this.readOffset))
+        : '';
     const fullText = this.decode(this.tokenIds.slice(this.prefixOffset));
     if (fullText.length > prefixText.length && !fullText.endsWith('\uFFFD')) {
       const delta = fullText.slice(prefixText.length);

@@ -43,7 +43,12 @@ describe('LogitsSampler', () => {
     const logits = randomLogits(1, vocabularySize, 3);
     const sampler = new LogitsSampler({ vocabularySize });
     const expected = reference(logits, 0, vocabularySize, 0.8);
-    const sampled = sampler.sample(logits, 0, { ...plain, temperature: 0.8, topK: 5, topP: 0.5 }, createRandom({ seed: 1 }));
+    const sampled = sampler.sample(
+      logits,
+      0,
+      { ...plain, temperature: 0.8, topK: 5, topP: 0.5 },
+      createRandom({ seed: 1 }),
+    );
     expect(sampled.entropy).toBeCloseTo(expected.entropy, 9);
     expect(sampled.logprob).toBeCloseTo(expected.logprobs[sampled.tokenId] as number, 9);
   });
@@ -64,9 +69,9 @@ describe('LogitsSampler', () => {
 
   it('throws a typed error for a row without finite logits', () => {
     const sampler = new LogitsSampler({ vocabularySize: 3 });
-    expect(() => sampler.sample(new Float32Array(3).fill(Number.NaN), 0, plain, createRandom({ seed: 1 }))).toThrow(
-      InvalidArgumentError,
-    );
+    expect(() =>
+      sampler.sample(new Float32Array(3).fill(Number.NaN), 0, plain, createRandom({ seed: 1 })),
+    ).toThrow(InvalidArgumentError);
   });
 
   it('greedy picks the argmax (first on ties) with statistics of the untempered distribution', () => {
@@ -118,7 +123,8 @@ describe('LogitsSampler', () => {
     const sampler = new LogitsSampler({ vocabularySize });
     const random = createRandom({ seed: 3 });
     const seen = new Set<number>();
-    for (let draw = 0; draw < 2500; draw++) seen.add(sampler.sample(logits, 0, { ...plain, topP: 0.9 }, random).tokenId);
+    for (let draw = 0; draw < 2500; draw++)
+      seen.add(sampler.sample(logits, 0, { ...plain, topP: 0.9 }, random).tokenId);
     expect(Math.max(...seen)).toBeLessThan(900);
     expect(seen.size).toBeGreaterThan(700);
   });
@@ -129,8 +135,11 @@ describe('LogitsSampler', () => {
     const random = createRandom({ seed: 21 });
     const counts = [0, 0, 0, 0];
     const draws = 20_000;
-    for (let draw = 0; draw < draws; draw++) (counts[sampler.sample(logits, 0, plain, random).tokenId] as number)++;
-    counts.forEach((count, id) => expect(count / draws).toBeCloseTo((id + 1) / 10, 1));
+    for (let draw = 0; draw < draws; draw++)
+      (counts[sampler.sample(logits, 0, plain, random).tokenId] as number)++;
+    counts.forEach((count, id) => {
+      expect(count / draws).toBeCloseTo((id + 1) / 10, 1);
+    });
   });
 
   it('gives the same tokens for the same seed and different tokens for another', () => {
@@ -139,7 +148,10 @@ describe('LogitsSampler', () => {
     const sampler = new LogitsSampler({ vocabularySize });
     const draw = (seed: number) => {
       const random = createRandom({ seed });
-      return Array.from({ length: 40 }, () => sampler.sample(logits, 0, { ...plain, topP: 0.95, topK: 50 }, random).tokenId);
+      return Array.from(
+        { length: 40 },
+        () => sampler.sample(logits, 0, { ...plain, topP: 0.95, topK: 50 }, random).tokenId,
+      );
     };
     expect(draw(7)).toEqual(draw(7));
     expect(draw(7)).not.toEqual(draw(8));
@@ -149,13 +161,20 @@ describe('LogitsSampler', () => {
     const vocabularySize = 400;
     const logits = randomLogits(1, vocabularySize, 6);
     const sampler = new LogitsSampler({ vocabularySize });
-    const sampled = sampler.sample(logits, 0, { ...plain, temperature: 0.5, topLogprobs: 5 }, createRandom({ seed: 1 }));
+    const sampled = sampler.sample(
+      logits,
+      0,
+      { ...plain, temperature: 0.5, topLogprobs: 5 },
+      createRandom({ seed: 1 }),
+    );
     const expected = reference(logits, 0, vocabularySize, 0.5).logprobs;
     const order = Array.from({ length: vocabularySize }, (_, index) => index).sort(
       (left, right) => (expected[right] as number) - (expected[left] as number),
     );
     expect(Array.from(sampled.top?.tokenIds ?? [])).toEqual(order.slice(0, 5));
-    sampled.top?.logprobs.forEach((logprob, rank) => expect(logprob).toBeCloseTo(expected[order[rank] as number] as number, 5));
+    sampled.top?.logprobs.forEach((logprob, rank) => {
+      expect(logprob).toBeCloseTo(expected[order[rank] as number] as number, 5);
+    });
   });
 });
 

@@ -24,7 +24,9 @@ export interface SampledToken {
   top?: { tokenIds: Int32Array; logprobs: Float32Array };
 }
 
-const firstNucleusCandidates = 64;
+const nucleusBuckets = 2048;
+/** Width of a nucleus bucket in nats of −log(weight); the last bucket takes everything below e^-41. */
+const nucleusBucketWidth = 0.02;
 
 /**
  * Samples next tokens from rows of logits and measures them exactly.
@@ -43,6 +45,10 @@ export class LogitsSampler {
   /** exp(z_i/T − max): unnormalised probabilities of the current row. */
   private readonly weights: Float64Array;
   private candidates: Int32Array;
+  /** Nucleus search: bucket of each token by −log weight, and mass / count per bucket. */
+  private readonly buckets: Uint16Array;
+  private readonly bucketMass = new Float64Array(nucleusBuckets);
+  private readonly bucketCount = new Int32Array(nucleusBuckets);
 
   constructor(options: { vocabularySize: number }) {
     if (!Number.isInteger(options.vocabularySize) || options.vocabularySize <= 0) {
@@ -53,7 +59,8 @@ export class LogitsSampler {
     }
     this.vocabularySize = options.vocabularySize;
     this.weights = new Float64Array(options.vocabularySize);
-    this.candidates = new Int32Array(Math.min(firstNucleusCandidates, options.vocabularySize));
+    this.candidates = new Int32Array(Math.min(64, options.vocabularySize));
+    this.buckets = new Uint16Array(options.vocabularySize);
   }
 
   /**
@@ -123,7 +130,9 @@ export class LogitsSampler {
       const logprobs = new Float32Array(count);
       for (let rank = 0; rank < count; rank++) {
         logprobs[rank] =
-          (logits[offset + (tokenIds[rank] as number)] as number) * inverseTemperature - scaledMaximum - logSum;
+          (logits[offset + (tokenIds[rank] as number)] as number) * inverseTemperature -
+          scaledMaximum -
+          logSum;
       }
       sampled.top = { tokenIds, logprobs };
     }
@@ -140,10 +149,16 @@ export class LogitsSampler {
     tokenId: number,
     temperature: number,
   ): { logprob: number; entropy: number } {
-    const sampled = this.sample(logits, offset, { temperature: 0, topK: 0, topP: 1, topLogprobs: 0 }, undefined, {
-      inverseTemperature: temperature > 0 ? 1 / temperature : 1,
-      tokenId,
-    });
+    const sampled = this.sample(
+      logits,
+      offset,
+      { temperature: 0, topK: 0, topP: 1, topLogprobs: 0 },
+      undefined,
+      {
+        inverseTemperature: temperature > 0 ? 1 / temperature : 1,
+        tokenId,
+      },
+    );
     return { logprob: sampled.logprob, entropy: sampled.entropy };
   }
 
@@ -172,47 +187,97 @@ export class LogitsSampler {
       }
       return last;
     }
-    // Truncated: take the best candidates in descending order; for top-p without top-k, widen the candidate set
-    // until it holds the nucleus (usually the first 64 do), so the whole vocabulary is rarely sorted.
-    let candidateCount = topK > 0 ? topK : Math.min(firstNucleusCandidates, vocabularySize);
-    for (;;) {
-      if (this.candidates.length < candidateCount) this.candidates = new Int32Array(candidateCount);
-      const candidates = this.candidates;
-      const selected = selectTopIndices(logits, offset, vocabularySize, candidateCount, candidates);
-      let mass = 0;
-      if (topK > 0) for (let rank = 0; rank < selected; rank++) mass += weights[candidates[rank] as number] as number;
-      else mass = sum;
-      let kept = selected;
-      let keptMass = mass;
-      if (topP < 1) {
-        const threshold = topP * mass;
-        let cumulative = 0;
-        kept = -1;
-        for (let rank = 0; rank < selected; rank++) {
-          cumulative += weights[candidates[rank] as number] as number;
-          if (cumulative >= threshold) {
-            kept = rank + 1;
-            keptMass = cumulative;
-            break;
-          }
-        }
-        if (kept < 0) {
-          if (topK === 0 && candidateCount < vocabularySize) {
-            candidateCount = Math.min(vocabularySize, candidateCount * 8);
-            continue;
-          }
-          // Rounding left the threshold just out of reach: keep everything selected.
-          kept = selected;
-          keptMass = cumulative;
-        }
-      }
-      const target = random.next() * keptMass;
+    if (topK === 0) return this.drawNucleus(topP, random, sum);
+    // Top-k (then top-p inside it): the k best candidates in descending order from a bounded heap.
+    if (this.candidates.length < topK) this.candidates = new Int32Array(topK);
+    const candidates = this.candidates;
+    const selected = selectTopIndices(logits, offset, vocabularySize, topK, candidates);
+    let mass = 0;
+    for (let rank = 0; rank < selected; rank++) mass += weights[candidates[rank] as number] as number;
+    let kept = selected;
+    let keptMass = mass;
+    if (topP < 1) {
+      const threshold = topP * mass;
       let cumulative = 0;
-      for (let rank = 0; rank < kept; rank++) {
+      for (let rank = 0; rank < selected; rank++) {
         cumulative += weights[candidates[rank] as number] as number;
-        if (cumulative > target) return candidates[rank] as number;
+        kept = rank + 1;
+        keptMass = cumulative;
+        if (cumulative >= threshold) break;
       }
-      return candidates[kept - 1] as number;
     }
+    const target = random.next() * keptMass;
+    let cumulative = 0;
+    for (let rank = 0; rank < kept; rank++) {
+      cumulative += weights[candidates[rank] as number] as number;
+      if (cumulative > target) return candidates[rank] as number;
+    }
+    return candidates[kept - 1] as number;
+  }
+
+  /**
+   * Top-p without top-k, in three linear passes and no full sort: bucket tokens by −log(weight), find the bucket
+   * where the cumulative mass crosses `topP`, sort only that bucket to place the exact cut (order: weight
+   * descending, then id), then draw among the kept tokens in id order.
+   */
+  private drawNucleus(topP: number, random: Random, sum: number): number {
+    const vocabularySize = this.vocabularySize;
+    const weights = this.weights;
+    const buckets = this.buckets;
+    const bucketMass = this.bucketMass;
+    const bucketCount = this.bucketCount;
+    bucketMass.fill(0);
+    bucketCount.fill(0);
+    const last = nucleusBuckets - 1;
+    for (let index = 0; index < vocabularySize; index++) {
+      const weight = weights[index] as number;
+      let bucket = last;
+      if (weight > 0) {
+        const position = -Math.log(weight) / nucleusBucketWidth;
+        if (position < last) bucket = position | 0;
+      }
+      buckets[index] = bucket;
+      bucketMass[bucket] = (bucketMass[bucket] as number) + weight;
+      bucketCount[bucket] = (bucketCount[bucket] as number) + 1;
+    }
+    const threshold = topP * sum;
+    let above = 0;
+    let boundary = 0;
+    while (boundary < last && above + (bucketMass[boundary] as number) < threshold) {
+      above += bucketMass[boundary] as number;
+      boundary++;
+    }
+    const count = bucketCount[boundary] as number;
+    if (this.candidates.length < count) this.candidates = new Int32Array(count);
+    const members = this.candidates.subarray(0, count);
+    let filled = 0;
+    for (let index = 0; index < vocabularySize && filled < count; index++) {
+      if (buckets[index] === boundary) members[filled++] = index;
+    }
+    members.sort((left, right) => (weights[right] as number) - (weights[left] as number) || left - right);
+    let keptMass = above;
+    let cutRank = count - 1;
+    for (let rank = 0; rank < count; rank++) {
+      keptMass += weights[members[rank] as number] as number;
+      if (keptMass >= threshold) {
+        cutRank = rank;
+        break;
+      }
+    }
+    const cutIndex = members[cutRank] as number;
+    const cutWeight = weights[cutIndex] as number;
+    const target = random.next() * keptMass;
+    let cumulative = 0;
+    let lastKept = cutIndex;
+    for (let index = 0; index < vocabularySize; index++) {
+      const bucket = buckets[index] as number;
+      if (bucket > boundary) continue;
+      const weight = weights[index] as number;
+      if (bucket === boundary && (weight < cutWeight || (weight === cutWeight && index > cutIndex))) continue;
+      cumulative += weight;
+      lastKept = index;
+      if (cumulative > target) return index;
+    }
+    return lastKept;
   }
 }

@@ -13,7 +13,11 @@ export interface ResolvedSamplingOptions extends RowSamplingSettings {
  * fills defaults: temperature 1, top-k off, top-p 1, no stop strings, no top logprobs.
  */
 export function resolveSamplingOptions(options: unknown, source?: string): ResolvedSamplingOptions {
-  const parsed: SamplingOptions = parse(samplingOptionsSchema, options, source === undefined ? {} : { source });
+  const parsed: SamplingOptions = parse(
+    samplingOptionsSchema,
+    options,
+    source === undefined ? {} : { source },
+  );
   return {
     maxTokens: parsed.maxTokens,
     temperature: parsed.temperature ?? 1,

@@ -8,7 +8,10 @@ describe('StopStringMatcher', () => {
     const matcher = new StopStringMatcher(['</python>', '</answer>']);
     expect(matcher.push('<python>print(1)</')).toBeUndefined();
     expect(matcher.push('pyth')).toBeUndefined();
-    expect(matcher.push('on> trailing')).toEqual({ stopString: '</python>', end: '<python>print(1)</python>'.length });
+    expect(matcher.push('on> trailing')).toEqual({
+      stopString: '</python>',
+      end: '<python>print(1)</python>'.length,
+    });
   });
 
   it('prefers the stop string that ends first, then the longer one', () => {

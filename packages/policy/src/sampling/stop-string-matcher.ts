@@ -36,7 +36,11 @@ export class StopStringMatcher {
       const found = this.text.indexOf(stop, searchFrom);
       if (found < 0) continue;
       const end = found + stop.length;
-      if (best === undefined || end < best.end || (end === best.end && stop.length > best.stopString.length)) {
+      if (
+        best === undefined ||
+        end < best.end ||
+        (end === best.end && stop.length > best.stopString.length)
+      ) {
         best = { stopString: stop, end };
       }
     }

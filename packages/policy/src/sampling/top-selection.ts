@@ -16,12 +16,14 @@ export function selectTopIndices(
   let filled = 0;
   for (let index = 0; index < length; index++) {
     const value = values[offset + index] as number;
-    if (value !== value) continue; // NaN never wins
+    if (Number.isNaN(value)) continue; // NaN never wins
     if (filled < size) {
       output[filled] = index;
       siftUp(values, offset, output, filled);
       filled++;
-    } else if (isBetter(value, index, values[offset + (output[0] as number)] as number, output[0] as number)) {
+    } else if (
+      isBetter(value, index, values[offset + (output[0] as number)] as number, output[0] as number)
+    ) {
       output[0] = index;
       siftDown(values, offset, output, 0, filled);
     }
@@ -55,7 +57,13 @@ function siftUp(values: Float32Array, offset: number, heap: Int32Array, position
   heap[child] = item;
 }
 
-function siftDown(values: Float32Array, offset: number, heap: Int32Array, position: number, size: number): void {
+function siftDown(
+  values: Float32Array,
+  offset: number,
+  heap: Int32Array,
+  position: number,
+  size: number,
+): void {
   let parent = position;
   const item = heap[parent] as number;
   const itemValue = values[offset + item] as number;

@@ -84,7 +84,12 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       if (leftId === undefined || rightId === undefined || mergedId === undefined) {
         throw new ValidationError({
           subject: 'byte-level BPE merges',
-          issues: [{ path: ['merges', rank], message: `'${left}' + '${right}' uses or makes a token not in the vocabulary` }],
+          issues: [
+            {
+              path: ['merges', rank],
+              message: `'${left}' + '${right}' uses or makes a token not in the vocabulary`,
+            },
+          ],
         });
       }
       const key = pairKey(leftId, rightId);
@@ -110,7 +115,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     };
     const extra: Record<string, number> = {};
     const roleContents = new Set(Object.values(definition.roles));
-    for (const token of definition.addedTokens) if (!roleContents.has(token.content)) extra[token.content] = token.id;
+    for (const token of definition.addedTokens)
+      if (!roleContents.has(token.content)) extra[token.content] = token.id;
     this.specialTokens = {
       eos: roleId('eos') as number,
       ...(roleId('bos') === undefined ? {} : { bos: roleId('bos') as number }),
@@ -131,7 +137,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     let sectionStart = 0;
     let index = 0;
     while (index < text.length) {
-      const added = this.addedFirstCharacters.has(text[index] as string) ? this.matchAdded(text, index) : undefined;
+      const added = this.addedFirstCharacters.has(text[index] as string)
+        ? this.matchAdded(text, index)
+        : undefined;
       if (added === undefined) {
         index++;
         continue;
@@ -174,7 +182,10 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   }
 
   /** Renders `defaultChatTemplate` (see its doc) and encodes it; the generation prompt is added by default. */
-  applyChatTemplate(messages: readonly ChatMessage[], options?: { addGenerationPrompt?: boolean }): Int32Array {
+  applyChatTemplate(
+    messages: readonly ChatMessage[],
+    options?: { addGenerationPrompt?: boolean },
+  ): Int32Array {
     const text = renderDefaultChatTemplate(messages, {
       bosToken: this.definition.roles.bos,
       eosToken: this.definition.roles.eos,
@@ -250,7 +261,14 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       added_tokens_decoder: Object.fromEntries(
         this.definition.addedTokens.map((token) => [
           String(token.id),
-          { content: token.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: token.special },
+          {
+            content: token.content,
+            lstrip: false,
+            normalized: false,
+            rstrip: false,
+            single_word: false,
+            special: token.special,
+          },
         ]),
       ),
     };
@@ -267,8 +285,14 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     if (roles.bos !== undefined) specialTokensMap.bos_token = roles.bos;
     if (roles.pad !== undefined) specialTokensMap.pad_token = roles.pad;
     await writeFile(join(folder, 'tokenizer.json'), `${JSON.stringify(this.toTokenizerJson(), null, 1)}\n`);
-    await writeFile(join(folder, 'tokenizer_config.json'), `${JSON.stringify(this.toTokenizerConfig(), null, 2)}\n`);
-    await writeFile(join(folder, 'special_tokens_map.json'), `${JSON.stringify(specialTokensMap, null, 2)}\n`);
+    await writeFile(
+      join(folder, 'tokenizer_config.json'),
+      `${JSON.stringify(this.toTokenizerConfig(), null, 2)}\n`,
+    );
+    await writeFile(
+      join(folder, 'special_tokens_map.json'),
+      `${JSON.stringify(specialTokensMap, null, 2)}\n`,
+    );
   }
 
   private addsBos(): boolean {
@@ -279,7 +303,10 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private matchAdded(text: string, index: number): AddedToken | undefined {
     let best: AddedToken | undefined;
     for (const token of this.definition.addedTokens) {
-      if ((best === undefined || token.content.length > best.content.length) && text.startsWith(token.content, index)) {
+      if (
+        (best === undefined || token.content.length > best.content.length) &&
+        text.startsWith(token.content, index)
+      ) {
         best = token;
       }
     }
@@ -306,7 +333,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       let bestRank = Number.POSITIVE_INFINITY;
       let bestPosition = -1;
       for (let position = 0; position + 1 < symbols.length; position++) {
-        const rank = this.mergeRanks.get(pairKey(symbols[position] as number, symbols[position + 1] as number));
+        const rank = this.mergeRanks.get(
+          pairKey(symbols[position] as number, symbols[position + 1] as number),
+        );
         if (rank !== undefined && rank < bestRank) {
           bestRank = rank;
           bestPosition = position;

@@ -21,7 +21,8 @@ export function renderDefaultChatTemplate(
   options: { bosToken?: string; eosToken?: string; addGenerationPrompt: boolean },
 ): string {
   let text = options.bosToken ?? '';
-  for (const message of messages) text += `<|${message.role}|>\n${message.content}${options.eosToken ?? ''}\n`;
+  for (const message of messages)
+    text += `<|${message.role}|>\n${message.content}${options.eosToken ?? ''}\n`;
   if (options.addGenerationPrompt) text += '<|assistant|>\n';
   return text;
 }

@@ -1,7 +1,7 @@
 import type { ChatMessage, SpecialTokens, Tokenizer } from '@arpo/core';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import { ModelFolderError } from '../transformers/model-folder-error.js';
 import { checkModelFolder, hasFile, readJsonFile } from '../transformers/model-folder.js';
+import { ModelFolderError } from '../transformers/model-folder-error.js';
 import { defaultChatTemplate } from './chat-template.js';
 import { specialTokenId, specialTokenNames } from './special-tokens.js';
 import { UnknownSpecialTokenError } from './unknown-special-token-error.js';
@@ -41,7 +41,8 @@ export class HuggingFaceTokenizer implements Tokenizer {
     this.vocabularySize = maximumId + 1;
     const config = (tokenizer.config ?? {}) as Record<string, unknown>;
     this.hasChatTemplate = config.chat_template != null;
-    this.cleanUpSpaces = typeof config.clean_up_tokenization_spaces === 'boolean' ? config.clean_up_tokenization_spaces : null;
+    this.cleanUpSpaces =
+      typeof config.clean_up_tokenization_spaces === 'boolean' ? config.clean_up_tokenization_spaces : null;
 
     const idOf = (role: string, text: string | null | undefined): number | undefined => {
       if (text == null) return undefined;
@@ -58,7 +59,11 @@ export class HuggingFaceTokenizer implements Tokenizer {
     const configToken = (key: string): string | undefined => {
       const value = config[key];
       if (typeof value === 'string') return value;
-      if (value !== null && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') {
+      if (
+        value !== null &&
+        typeof value === 'object' &&
+        typeof (value as { content?: unknown }).content === 'string'
+      ) {
         return (value as { content: string }).content;
       }
       return undefined;
@@ -76,7 +81,10 @@ export class HuggingFaceTokenizer implements Tokenizer {
     const pad = idOf('pad', options.roles?.pad ?? configToken('pad_token'));
     const roleIds = new Set([eos, bos, pad]);
     const extra: Record<string, number> = {};
-    for (const [id, token] of tokenizer._tokenizer.get_added_tokens_decoder() as Map<number, { content: string }>) {
+    for (const [id, token] of tokenizer._tokenizer.get_added_tokens_decoder() as Map<
+      number,
+      { content: string }
+    >) {
       if (!roleIds.has(id)) extra[token.content] = id;
     }
     this.specialTokens = {
@@ -98,7 +106,9 @@ export class HuggingFaceTokenizer implements Tokenizer {
   }
 
   encode(text: string, options?: { addSpecialTokens?: boolean }): Int32Array {
-    return Int32Array.from(this.tokenizer.encode(text, { add_special_tokens: options?.addSpecialTokens === true }));
+    return Int32Array.from(
+      this.tokenizer.encode(text, { add_special_tokens: options?.addSpecialTokens === true }),
+    );
   }
 
   decode(tokenIds: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string {
@@ -109,7 +119,10 @@ export class HuggingFaceTokenizer implements Tokenizer {
     });
   }
 
-  applyChatTemplate(messages: readonly ChatMessage[], options?: { addGenerationPrompt?: boolean }): Int32Array {
+  applyChatTemplate(
+    messages: readonly ChatMessage[],
+    options?: { addGenerationPrompt?: boolean },
+  ): Int32Array {
     const ids = this.tokenizer.apply_chat_template(
       messages.map((message) => ({ role: message.role, content: message.content })),
       {
@@ -146,7 +159,10 @@ export async function loadHuggingFaceTokenizer(
   options: HuggingFaceTokenizerOptions = {},
 ): Promise<HuggingFaceTokenizer> {
   const absolute = await checkModelFolder(folder);
-  const tokenizerJson = (await readJsonFile(absolute, 'tokenizer.json', { required: true })) as Record<string, unknown>;
+  const tokenizerJson = (await readJsonFile(absolute, 'tokenizer.json', { required: true })) as Record<
+    string,
+    unknown
+  >;
   const tokenizerConfig = await readJsonFile(absolute, 'tokenizer_config.json', { required: false });
   if (typeof tokenizerJson.model !== 'object' || tokenizerJson.model === null) {
     throw new ModelFolderError({

@@ -47,7 +47,9 @@ describe('trainByteLevelBpe', () => {
     expect([pad, bos, eos]).toEqual([0, 1, 2]);
     expect(tokenizer.encode('hi', { addSpecialTokens: true })[0]).toBe(bos);
     expect(tokenizer.encode('hi')[0]).not.toBe(bos);
-    expect(tokenizer.decode([bos as number, ...tokenizer.encode('hi'), eos], { skipSpecialTokens: true })).toBe('hi');
+    expect(
+      tokenizer.decode([bos as number, ...tokenizer.encode('hi'), eos], { skipSpecialTokens: true }),
+    ).toBe('hi');
     expect(tokenizer.decode([bos as number, eos])).toBe('<|bos|><|eos|>');
   });
 
@@ -59,7 +61,9 @@ describe('trainByteLevelBpe', () => {
   });
 
   it('names unknown special tokens and impossible sizes with typed errors', () => {
-    expect(() => tokenizer.tokenId('<tool>')).toThrow(/Unknown special token '<tool>'.*Known: bos, eos, pad, <think>/);
+    expect(() => tokenizer.tokenId('<tool>')).toThrow(
+      /Unknown special token '<tool>'.*Known: bos, eos, pad, <think>/,
+    );
     expect(UnknownSpecialTokenError.isInstance(captured(() => tokenizer.tokenId('<tool>')))).toBe(true);
     expect(() => trainByteLevelBpe({ corpus: [], vocabularySize: 100 })).toThrow(InvalidArgumentError);
   });

@@ -44,7 +44,8 @@ export function trainByteLevelBpe(options: TrainByteLevelBpeOptions): ByteLevelB
   };
   const addedContents: { content: string; special: boolean }[] = [];
   const pushAdded = (content: string, special: boolean) => {
-    if (content.length === 0) throw new InvalidArgumentError({ argument: 'extraTokens', message: 'empty token' });
+    if (content.length === 0)
+      throw new InvalidArgumentError({ argument: 'extraTokens', message: 'empty token' });
     if (!addedContents.some((token) => token.content === content)) addedContents.push({ content, special });
   };
   if (roles.pad !== undefined) pushAdded(roles.pad, true);
@@ -91,7 +92,9 @@ export function trainByteLevelBpe(options: TrainByteLevelBpeOptions): ByteLevelB
     }
   }
   const words: Word[] = [];
-  for (const [word, count] of [...wordCounts.entries()].sort((left, right) => (left[0] < right[0] ? -1 : 1))) {
+  for (const [word, count] of [...wordCounts.entries()].sort((left, right) =>
+    left[0] < right[0] ? -1 : 1,
+  )) {
     words.push({ symbols: Array.from(textEncoder.encode(word), (byte) => addedTokens.length + byte), count });
   }
 

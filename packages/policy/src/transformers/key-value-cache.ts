@@ -31,7 +31,8 @@ export class KeyValueCache {
   static fromPresent(outputs: Record<string, Tensor>, TensorClass: TensorConstructor): KeyValueCache {
     const tensors: Record<string, Tensor> = {};
     for (const name in outputs) {
-      if (name.startsWith('present.')) tensors[`past_key_values.${name.slice('present.'.length)}`] = outputs[name] as Tensor;
+      if (name.startsWith('present.'))
+        tensors[`past_key_values.${name.slice('present.'.length)}`] = outputs[name] as Tensor;
     }
     return new KeyValueCache(tensors, TensorClass);
   }
@@ -43,7 +44,9 @@ export class KeyValueCache {
     for (const name in this.tensors) {
       const tensor = this.tensors[name] as Tensor;
       const [, heads = 0, , headSize = 0] = tensor.dims as number[];
-      const source = tensor.data as unknown as CopyableArray & { constructor: new (length: number) => CopyableArray };
+      const source = tensor.data as unknown as CopyableArray & {
+        constructor: new (length: number) => CopyableArray;
+      };
       const rowStride = heads * this.length * headSize;
       const block = length * headSize;
       const target = new source.constructor(rows.length * heads * block);
@@ -61,7 +64,8 @@ export class KeyValueCache {
   /** Bytes held, for cache budgeting. */
   get byteLength(): number {
     let total = 0;
-    for (const name in this.tensors) total += ((this.tensors[name] as Tensor).data as unknown as ArrayBufferView).byteLength;
+    for (const name in this.tensors)
+      total += ((this.tensors[name] as Tensor).data as unknown as ArrayBufferView).byteLength;
     return total;
   }
 }

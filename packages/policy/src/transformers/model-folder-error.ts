@@ -24,7 +24,12 @@ export class ModelFolderError extends ArpoError {
     cause?: unknown;
   }) {
     const where = options.file === undefined ? options.folder : `${options.folder}/${options.file}`;
-    super({ name, code: 'model-folder-invalid', message: `${where}: ${options.message}`, cause: options.cause });
+    super({
+      name,
+      code: 'model-folder-invalid',
+      message: `${where}: ${options.message}`,
+      cause: options.cause,
+    });
     this.folder = options.folder;
     this.file = options.file;
     this.problem = options.problem;

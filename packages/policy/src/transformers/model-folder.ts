@@ -9,7 +9,12 @@ export async function checkModelFolder(folder: string): Promise<string> {
   try {
     isDirectory = (await stat(absolute)).isDirectory();
   } catch (cause) {
-    throw new ModelFolderError({ folder: absolute, problem: 'missing-folder', message: 'folder does not exist', cause });
+    throw new ModelFolderError({
+      folder: absolute,
+      problem: 'missing-folder',
+      message: 'folder does not exist',
+      cause,
+    });
   }
   if (!isDirectory) {
     throw new ModelFolderError({ folder: absolute, problem: 'missing-folder', message: 'not a directory' });
@@ -47,10 +52,21 @@ export async function readJsonFile(
     value = JSON.parse(text);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new ModelFolderError({ folder, file, problem: 'malformed-file', message: `invalid JSON (${detail})`, cause });
+    throw new ModelFolderError({
+      folder,
+      file,
+      problem: 'malformed-file',
+      message: `invalid JSON (${detail})`,
+      cause,
+    });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ModelFolderError({ folder, file, problem: 'malformed-file', message: 'expected a JSON object' });
+    throw new ModelFolderError({
+      folder,
+      file,
+      problem: 'malformed-file',
+      message: 'expected a JSON object',
+    });
   }
   return value as Record<string, unknown>;
 }

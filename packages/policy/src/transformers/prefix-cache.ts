@@ -33,7 +33,8 @@ export class PrefixCache<Cache = KeyValueCache> {
       const limit = Math.min(entry.tokenIds.length, tokenIds.length);
       let common = 0;
       while (common < limit && entry.tokenIds[common] === tokenIds[common]) common++;
-      if (common > 0 && (best === undefined || common > best.commonLength)) best = { entry, commonLength: common, index };
+      if (common > 0 && (best === undefined || common > best.commonLength))
+        best = { entry, commonLength: common, index };
     });
     if (best === undefined) return undefined;
     this.entries.splice(best.index, 1);

@@ -17,7 +17,7 @@ import type { PreTrainedModel, Tensor } from '@huggingface/transformers';
 import { type LoopSequence, runGenerationLoop } from '../sampling/generation-loop.js';
 import { LogitsSampler } from '../sampling/logits-sampler.js';
 import { type ResolvedSamplingOptions, resolveSamplingOptions } from '../sampling/sampling-settings.js';
-import { HuggingFaceTokenizer, loadHuggingFaceTokenizer } from '../tokenizer/hugging-face-tokenizer.js';
+import { type HuggingFaceTokenizer, loadHuggingFaceTokenizer } from '../tokenizer/hugging-face-tokenizer.js';
 import { KeyValueCache } from './key-value-cache.js';
 import { checkModelFolder, hasFile, readJsonFile } from './model-folder.js';
 import { ModelFolderError } from './model-folder-error.js';
@@ -91,7 +91,12 @@ export class TransformersPolicy implements Policy {
   private readonly prefixCache: PrefixCache;
   private readonly sampler: LogitsSampler;
   private readonly seeds: Random;
-  private readonly counters: PolicyStatistics = { computedTokens: 0, reusedTokens: 0, generatedTokens: 0, requests: 0 };
+  private readonly counters: PolicyStatistics = {
+    computedTokens: 0,
+    reusedTokens: 0,
+    generatedTokens: 0,
+    requests: 0,
+  };
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -118,7 +123,8 @@ export class TransformersPolicy implements Policy {
     this.prefixCache = new PrefixCache({ maximumTokens: parts.options.prefixCacheTokens ?? 16_384 });
     this.sampler = new LogitsSampler({ vocabularySize: parts.vocabularySize });
     this.seeds = createRandom({ seed: parts.options.seed ?? 0 });
-    if (parts.options.prefixCacheTokens === 0) this.capabilities = { ...this.capabilities, prefixReuse: false };
+    if (parts.options.prefixCacheTokens === 0)
+      this.capabilities = { ...this.capabilities, prefixReuse: false };
   }
 
   /**
@@ -130,11 +136,21 @@ export class TransformersPolicy implements Policy {
     const folder = await checkModelFolder(options.folder);
     const config = (await readJsonFile(folder, 'config.json', { required: true })) as Record<string, unknown>;
     if (typeof config.model_type !== 'string') {
-      throw new ModelFolderError({ folder, file: 'config.json', problem: 'malformed-file', message: "no string 'model_type'" });
+      throw new ModelFolderError({
+        folder,
+        file: 'config.json',
+        problem: 'malformed-file',
+        message: "no string 'model_type'",
+      });
     }
     const vocabularySize = config.vocab_size;
     if (typeof vocabularySize !== 'number' || !Number.isInteger(vocabularySize) || vocabularySize <= 0) {
-      throw new ModelFolderError({ folder, file: 'config.json', problem: 'malformed-file', message: "no positive integer 'vocab_size'" });
+      throw new ModelFolderError({
+        folder,
+        file: 'config.json',
+        problem: 'malformed-file',
+        message: "no positive integer 'vocab_size'",
+      });
     }
     const contextLength =
       options.contextLength ??
@@ -151,7 +167,12 @@ export class TransformersPolicy implements Policy {
     }
     const modelFile = `onnx/${options.modelFileName ?? 'model'}${dtypeSuffix[options.dtype ?? 'fp32']}.onnx`;
     if (!(await hasFile(folder, modelFile))) {
-      throw new ModelFolderError({ folder, file: modelFile, problem: 'missing-file', message: 'ONNX model file is missing' });
+      throw new ModelFolderError({
+        folder,
+        file: modelFile,
+        problem: 'missing-file',
+        message: 'ONNX model file is missing',
+      });
     }
     const generationConfig = await readJsonFile(folder, 'generation_config.json', { required: false });
     const tokenizer = await loadHuggingFaceTokenizer(folder);
@@ -193,7 +214,8 @@ export class TransformersPolicy implements Policy {
     }
     const eosTokenIds = new Set<number>([tokenizer.specialTokens.eos]);
     for (const source of [generationConfig?.eos_token_id, config.eos_token_id]) {
-      for (const id of Array.isArray(source) ? source : [source]) if (typeof id === 'number') eosTokenIds.add(id);
+      for (const id of Array.isArray(source) ? source : [source])
+        if (typeof id === 'number') eosTokenIds.add(id);
     }
     const name = folder.split('/').filter(Boolean).at(-1) ?? 'model';
     return new TransformersPolicy({
@@ -209,14 +231,19 @@ export class TransformersPolicy implements Policy {
     });
   }
 
-  generate(requests: readonly GenerationRequest[], options?: { signal?: AbortSignal }): Promise<GenerationResult[]> {
+  generate(
+    requests: readonly GenerationRequest[],
+    options?: { signal?: AbortSignal },
+  ): Promise<GenerationResult[]> {
     return this.serialise(async () => {
       this.assertOpen();
-      if (options?.signal?.aborted) throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
+      if (options?.signal?.aborted)
+        throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
       const prepared = requests.map((request, index) => this.prepare(request, index));
       const results: GenerationResult[] = [];
       for (const request of prepared) {
-        if (options?.signal?.aborted) throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
+        if (options?.signal?.aborted)
+          throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
         results.push(await this.generateOne(request, options?.signal));
       }
       return results;
@@ -237,9 +264,14 @@ export class TransformersPolicy implements Policy {
       const results: { logprobs: Float32Array; entropies: Float32Array }[] = [];
       for (const [index, item] of items.entries()) {
         const prompt = this.checkTokens(item.promptTokenIds, `items[${index}].promptTokenIds`);
-        const completion = this.checkTokens(item.completionTokenIds, `items[${index}].completionTokenIds`, true);
+        const completion = this.checkTokens(
+          item.completionTokenIds,
+          `items[${index}].completionTokenIds`,
+          true,
+        );
         const total = prompt.length + completion.length;
-        if (total > this.contextLength) throw new ContextLengthError({ promptTokens: total, contextLength: this.contextLength });
+        if (total > this.contextLength)
+          throw new ContextLengthError({ promptTokens: total, contextLength: this.contextLength });
         const full = new Int32Array(total);
         full.set(prompt);
         full.set(completion, prompt.length);
@@ -256,7 +288,12 @@ export class TransformersPolicy implements Policy {
           this.counters.reusedTokens += reused;
           for (let position = 0; position < completion.length; position++) {
             const row = prompt.length - 1 + position - reused;
-            const measured = this.sampler.measure(logits, row * this.vocabularySize, completion[position] as number, temperature);
+            const measured = this.sampler.measure(
+              logits,
+              row * this.vocabularySize,
+              completion[position] as number,
+              temperature,
+            );
             logprobs[position] = measured.logprob;
             entropies[position] = measured.entropy;
           }
@@ -288,7 +325,10 @@ export class TransformersPolicy implements Policy {
     const sampling = resolveSamplingOptions(request.sampling);
     const n = request.n ?? 1;
     if (!Number.isInteger(n) || n < 1) {
-      throw new ValidationError({ subject: 'generation request', issues: [{ path: ['n'], message: `must be a positive integer, got ${n}` }] });
+      throw new ValidationError({
+        subject: 'generation request',
+        issues: [{ path: ['n'], message: `must be a positive integer, got ${n}` }],
+      });
     }
     const prompt = this.checkTokens(request.promptTokenIds, `requests[${index}].promptTokenIds`);
     if (prompt.length >= this.contextLength) {
@@ -307,7 +347,11 @@ export class TransformersPolicy implements Policy {
     let reused = 0;
     let promptCache: KeyValueCache;
     let promptLogits: Float32Array;
-    if (found !== undefined && found.commonLength === prompt.length && found.entry.tokenIds.length === prompt.length) {
+    if (
+      found !== undefined &&
+      found.commonLength === prompt.length &&
+      found.entry.tokenIds.length === prompt.length
+    ) {
       reused = prompt.length;
       promptCache = found.entry.cache;
       promptLogits = found.entry.nextLogits;
@@ -400,7 +444,8 @@ export class TransformersPolicy implements Policy {
     const attentionMask = new BigInt64Array(batch * (pastLength + length)).fill(1n);
     const positionIds = new BigInt64Array(batch * length);
     for (let row = 0; row < batch; row++) {
-      for (let position = 0; position < length; position++) positionIds[row * length + position] = BigInt(pastLength + position);
+      for (let position = 0; position < length; position++)
+        positionIds[row * length + position] = BigInt(pastLength + position);
     }
     const inputs: Record<string, unknown> = {
       input_ids: new TensorClass('int64', inputIds, [batch, length]),
@@ -417,7 +462,8 @@ export class TransformersPolicy implements Policy {
   /** Logits as float32, [rows × vocabularySize] for the last position of each row when only those were kept. */
   private logitsOf(outputs: ForwardOutputs): Float32Array {
     const logits = outputs.logits;
-    if (logits === undefined) throw new InvalidArgumentError({ argument: 'model', message: "forward pass returned no 'logits'" });
+    if (logits === undefined)
+      throw new InvalidArgumentError({ argument: 'model', message: "forward pass returned no 'logits'" });
     const width = logits.dims.at(-1);
     if (width !== this.vocabularySize) {
       throw new InvalidArgumentError({
@@ -430,12 +476,16 @@ export class TransformersPolicy implements Policy {
   }
 
   private checkTokens(tokenIds: ArrayLike<number>, argument: string, allowEmpty = false): Int32Array {
-    if (tokenIds.length === 0 && !allowEmpty) throw new InvalidArgumentError({ argument, message: 'no tokens' });
+    if (tokenIds.length === 0 && !allowEmpty)
+      throw new InvalidArgumentError({ argument, message: 'no tokens' });
     const result = new Int32Array(tokenIds.length);
     for (let index = 0; index < tokenIds.length; index++) {
       const id = tokenIds[index] as number;
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabularySize) {
-        throw new InvalidArgumentError({ argument, message: `token ${index} is ${id}, outside [0, ${this.vocabularySize})` });
+        throw new InvalidArgumentError({
+          argument,
+          message: `token ${index} is ${id}, outside [0, ${this.vocabularySize})`,
+        });
       }
       result[index] = id;
     }

@@ -33,7 +33,8 @@ function blockText(block: ContentBlock): string {
  */
 export function mcpResultText(result: { content?: unknown; structuredContent?: unknown }): string {
   const content = Array.isArray(result.content) ? (result.content as unknown[]) : [];
-  if (content.length === 0 && result.structuredContent !== undefined) return JSON.stringify(result.structuredContent);
+  if (content.length === 0 && result.structuredContent !== undefined)
+    return JSON.stringify(result.structuredContent);
   return content
     .filter((block): block is ContentBlock => block !== null && typeof block === 'object')
     .map(blockText)

@@ -111,7 +111,12 @@ class McpConnection {
   }
 
   async acquire(timeoutMs: number): Promise<Client> {
-    if (this.closed) throw new McpConnectionError({ server: this.label, message: 'connection is closed', isRetryable: false });
+    if (this.closed)
+      throw new McpConnectionError({
+        server: this.label,
+        message: 'connection is closed',
+        isRetryable: false,
+      });
     if (this.client !== undefined) return this.client;
     if (this.lost && this.options.reconnect === false) {
       throw new McpConnectionError({
@@ -143,17 +148,27 @@ class McpConnection {
       });
       return transport;
     }
-    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const { StreamableHTTPClientTransport } = await import(
+      '@modelcontextprotocol/sdk/client/streamableHttp.js'
+    );
     return new StreamableHTTPClientTransport(new URL(server.url), {
       requestInit: { headers: { ...server.headers } },
       // Retrying a broken stream is this wrapper's job (reconnect on the next call), not the transport's.
-      reconnectionOptions: { maxReconnectionDelay: 1000, initialReconnectionDelay: 100, reconnectionDelayGrowFactor: 2, maxRetries: 0 },
+      reconnectionOptions: {
+        maxReconnectionDelay: 1000,
+        initialReconnectionDelay: 100,
+        reconnectionDelayGrowFactor: 2,
+        maxRetries: 0,
+      },
     });
   }
 
   private async open(timeoutMs: number): Promise<Client> {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
-    const client = new Client({ name: this.options.clientName ?? 'arpo-sandbox', version: '0.0.0' }, { capabilities: {} });
+    const client = new Client(
+      { name: this.options.clientName ?? 'arpo-sandbox', version: '0.0.0' },
+      { capabilities: {} },
+    );
     client.onclose = () => this.forget(client);
     client.onerror = (error) => {
       // A streamable-HTTP response stream that breaks (the server died mid-call) leaves its request pending
@@ -172,7 +187,11 @@ class McpConnection {
     }
     if (this.closed) {
       await client.close().catch(() => {});
-      throw new McpConnectionError({ server: this.label, message: 'connection is closed', isRetryable: false });
+      throw new McpConnectionError({
+        server: this.label,
+        message: 'connection is closed',
+        isRetryable: false,
+      });
     }
     const version = client.getServerVersion();
     if (version !== undefined) this.serverInfo = { name: version.name, version: version.version };
@@ -222,13 +241,20 @@ export async function connectMcpTools(options: ConnectMcpToolsOptions): Promise<
   const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
   const prefix = options.namePrefix ?? '';
   if (prefix !== '' && !/^[A-Za-z0-9_.-]{1,32}$/.test(prefix)) {
-    throw new InvalidArgumentError({ argument: 'namePrefix', message: `'${prefix}' must match [A-Za-z0-9_.-]{1,32}` });
+    throw new InvalidArgumentError({
+      argument: 'namePrefix',
+      message: `'${prefix}' must match [A-Za-z0-9_.-]{1,32}`,
+    });
   }
   if (options.server.transport === 'http') {
     try {
       new URL(options.server.url);
     } catch (error) {
-      throw new InvalidArgumentError({ argument: 'server.url', message: `not a valid URL: ${String(options.server.url)}`, cause: error });
+      throw new InvalidArgumentError({
+        argument: 'server.url',
+        message: `not a valid URL: ${String(options.server.url)}`,
+        cause: error,
+      });
     }
   }
   const connection = new McpConnection(options, describeServer(options.server));
@@ -237,14 +263,20 @@ export async function connectMcpTools(options: ConnectMcpToolsOptions): Promise<
     const client = await connection.acquire(connectTimeoutMs);
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: connectTimeoutMs });
+      const page = await client.listTools(cursor === undefined ? {} : { cursor }, {
+        timeout: connectTimeoutMs,
+      });
       listed.push(...(page.tools as typeof listed));
       cursor = page.nextCursor;
     } while (cursor !== undefined);
   } catch (error) {
     await connection.close();
     if (McpConnectionError.isInstance(error)) throw error;
-    throw new McpConnectionError({ server: connection.label, message: `could not list tools: ${errorMessage(error)}`, cause: error });
+    throw new McpConnectionError({
+      server: connection.label,
+      message: `could not list tools: ${errorMessage(error)}`,
+      cause: error,
+    });
   }
 
   let openTools = 0;
@@ -294,7 +326,10 @@ function wrapTool(options: {
 }): Tool {
   const { connection, mcpName } = options;
   if (!toolNamePattern.test(options.name)) {
-    throw new InvalidArgumentError({ argument: 'name', message: `MCP tool name '${options.name}' is not model-writable` });
+    throw new InvalidArgumentError({
+      argument: 'name',
+      message: `MCP tool name '${options.name}' is not model-writable`,
+    });
   }
   let closed = false;
   return {
@@ -304,7 +339,10 @@ function wrapTool(options: {
     async execute(input: unknown, executeOptions: ToolExecuteOptions = {}): Promise<ToolResult> {
       const argumentsObject = input === undefined ? {} : input;
       if (argumentsObject === null || typeof argumentsObject !== 'object' || Array.isArray(argumentsObject)) {
-        return toolFailure('invalid-input', `'${options.name}' takes an object of arguments, got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input}`);
+        return toolFailure(
+          'invalid-input',
+          `'${options.name}' takes an object of arguments, got ${Array.isArray(input) ? 'array' : input === null ? 'null' : typeof input}`,
+        );
       }
       if (closed) return toolFailure('unavailable', `tool '${options.name}' is closed`);
       const signal = executeOptions.signal;
@@ -333,7 +371,11 @@ function wrapTool(options: {
         const metadata: Record<string, unknown> = { mcpTool: mcpName };
         if (result.structuredContent !== undefined) metadata.structuredContent = result.structuredContent;
         if (result.isError === true) {
-          return { ok: false, error: { code: errorResultCode(text), message: text || `'${options.name}' failed` }, metadata };
+          return {
+            ok: false,
+            error: { code: errorResultCode(text), message: text || `'${options.name}' failed` },
+            metadata,
+          };
         }
         return toolSuccess(text, metadata);
       } catch (error) {
@@ -346,7 +388,8 @@ function wrapTool(options: {
           const message = errorMessage(error);
           return toolFailure(/not found/i.test(message) ? 'unknown-tool' : 'invalid-input', message);
         }
-        if (code !== undefined && code !== rpcConnectionClosed) return toolFailure('runtime-error', errorMessage(error));
+        if (code !== undefined && code !== rpcConnectionClosed)
+          return toolFailure('runtime-error', errorMessage(error));
         // The connection broke (process died, HTTP failure, "Not connected"): drop it so the next call reconnects.
         connection.forget(client);
         return toolFailure(

@@ -50,7 +50,10 @@ describe('createArpoTagProtocol', () => {
 
   it('takes the first complete call, where generation should have stopped', () => {
     const turn = '<search>first</search> <result>hallucinated</result> <python>print(1)</python>';
-    expect(only(protocol.parse(turn, { tools }))).toMatchObject({ toolName: 'search', input: { query: 'first' } });
+    expect(only(protocol.parse(turn, { tools }))).toMatchObject({
+      toolName: 'search',
+      input: { query: 'first' },
+    });
   });
 
   it('makes no call for a final answer', () => {
@@ -84,19 +87,25 @@ describe('createArpoTagProtocol', () => {
 
   it('ignores unknown tags inside <think> and can be told not to report them', () => {
     expect(protocol.parse('<think>maybe <b>bold</b> words</think> no call yet', { tools })).toEqual([]);
-    expect(createArpoTagProtocol({ reportUnknownTags: false }).parse('<bash>ls</bash>', { tools })).toEqual([]);
+    expect(createArpoTagProtocol({ reportUnknownTags: false }).parse('<bash>ls</bash>', { tools })).toEqual(
+      [],
+    );
   });
 
   it('formats results exactly like the reference rollout, errors included', () => {
     const call = only(protocol.parse('<python>print(1)</python>', { tools }));
-    expect(protocol.formatResults([{ call, result: { ok: true, output: '1' } }])).toBe(' <result>\n1\n</result>');
+    expect(protocol.formatResults([{ call, result: { ok: true, output: '1' } }])).toBe(
+      ' <result>\n1\n</result>',
+    );
     expect(
-      protocol.formatResults([{ call, result: { ok: false, error: { code: 'timeout', message: 'took over 5 s' } } }]),
+      protocol.formatResults([
+        { call, result: { ok: false, error: { code: 'timeout', message: 'took over 5 s' } } },
+      ]),
     ).toBe(' <result>\nError (timeout): took over 5 s\n</result>');
     const custom = createArpoTagProtocol({ resultPrefix: '\n', formatError: (error) => error.message });
-    expect(custom.formatResults([{ call, result: { ok: false, error: { code: 'internal', message: 'x' } } }])).toBe(
-      '\n<result>\nx\n</result>',
-    );
+    expect(
+      custom.formatResults([{ call, result: { ok: false, error: { code: 'internal', message: 'x' } } }]),
+    ).toBe('\n<result>\nx\n</result>');
   });
 
   it('describes the tools it has tags for', () => {
@@ -164,11 +173,18 @@ const fragments = [
 
 describe('arpo-tags parse never throws (property)', () => {
   it('returns well-formed parses for arbitrary tag soup', () => {
-    const turn = fc.array(fc.oneof(fc.constantFrom(...fragments), fc.string({ maxLength: 8 })), { maxLength: 40 }).map((parts) => parts.join(''));
-    const stopString = fc.option(fc.constantFrom('</python>', '</search>', '</bash>', ''), { nil: undefined });
+    const turn = fc
+      .array(fc.oneof(fc.constantFrom(...fragments), fc.string({ maxLength: 8 })), { maxLength: 40 })
+      .map((parts) => parts.join(''));
+    const stopString = fc.option(fc.constantFrom('</python>', '</search>', '</bash>', ''), {
+      nil: undefined,
+    });
     fc.assert(
       fc.property(turn, stopString, fc.boolean(), (text, stop, withTools) => {
-        const context = stop === undefined ? { tools: withTools ? tools : [] } : { tools: withTools ? tools : [], stopString: stop };
+        const context =
+          stop === undefined
+            ? { tools: withTools ? tools : [] }
+            : { tools: withTools ? tools : [], stopString: stop };
         const calls = protocol.parse(text, context);
         expect(Array.isArray(calls)).toBe(true);
         expect(calls.length).toBeLessThanOrEqual(1);
@@ -177,7 +193,9 @@ describe('arpo-tags parse never throws (property)', () => {
           if (call.kind === 'malformed') expect(toolErrorCodes).toContain(call.error.code);
           else expect(tools.map((tool) => tool.name)).toContain(call.toolName);
         }
-        expect(typeof protocol.formatResults(calls.map((call) => ({ call, result: { ok: true, output: text } })))).toBe('string');
+        expect(
+          typeof protocol.formatResults(calls.map((call) => ({ call, result: { ok: true, output: text } }))),
+        ).toBe('string');
       }),
       { numRuns: 2000 },
     );

@@ -101,15 +101,22 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
   const resultTag = options.resultTag ?? 'result';
   textTags.add(answerTag);
   textTags.add(resultTag);
-  if (tags.size === 0) throw new InvalidArgumentError({ argument: 'tags', message: 'at least one call tag is needed' });
+  if (tags.size === 0)
+    throw new InvalidArgumentError({ argument: 'tags', message: 'at least one call tag is needed' });
   for (const tag of [...tags.keys(), answerTag, resultTag, ...textTags]) {
     if (!tagNamePattern.test(tag)) {
-      throw new InvalidArgumentError({ argument: 'tags', message: `'${tag}' is not a valid tag name (${tagNamePattern})` });
+      throw new InvalidArgumentError({
+        argument: 'tags',
+        message: `'${tag}' is not a valid tag name (${tagNamePattern})`,
+      });
     }
   }
   for (const tag of tags.keys()) {
     if (textTags.has(tag)) {
-      throw new InvalidArgumentError({ argument: 'tags', message: `'${tag}' cannot be both a call tag and a text tag` });
+      throw new InvalidArgumentError({
+        argument: 'tags',
+        message: `'${tag}' cannot be both a call tag and a text tag`,
+      });
     }
   }
   const resultPrefix = options.resultPrefix ?? ' ';
@@ -123,7 +130,11 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
   const parseTurn = (turnText: string, context: { tools: readonly ToolSpec[]; stopString?: string }) => {
     let text = turnText;
     // Some runtimes drop the stop string from the output; put it back so the call is complete.
-    if (context.stopString !== undefined && closingTags.has(context.stopString) && !text.endsWith(context.stopString)) {
+    if (
+      context.stopString !== undefined &&
+      closingTags.has(context.stopString) &&
+      !text.endsWith(context.stopString)
+    ) {
       text += context.stopString;
     }
 
@@ -140,25 +151,60 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
       const toolName = tags.get(tag) as string;
       const openIndex = index - open.length < 0 ? -1 : text.lastIndexOf(open, index - open.length);
       if (openIndex < 0) {
-        return [malformed(text.slice(0, index + close.length), 'malformed-call', `found ${close} without an opening ${open}; write ${open}…${close}`, toolName)];
+        return [
+          malformed(
+            text.slice(0, index + close.length),
+            'malformed-call',
+            `found ${close} without an opening ${open}; write ${open}…${close}`,
+            toolName,
+          ),
+        ];
       }
       const raw = text.slice(openIndex, index + close.length);
       const body = text.slice(openIndex + open.length, index);
       for (const other of callTags) {
         if (other !== tag && body.includes(`<${other}>`) && !body.includes(`</${other}>`)) {
-          return [malformed(raw, 'malformed-call', `<${other}> was opened inside ${open}; make one call at a time`, toolName)];
+          return [
+            malformed(
+              raw,
+              'malformed-call',
+              `<${other}> was opened inside ${open}; make one call at a time`,
+              toolName,
+            ),
+          ];
         }
       }
       const content = trimBody ? body.trim() : body;
       if (content.trim() === '') {
-        return [malformed(raw, 'malformed-call', `${open}${close} is empty; put the ${toolName} input between the tags`, toolName)];
+        return [
+          malformed(
+            raw,
+            'malformed-call',
+            `${open}${close} is empty; put the ${toolName} input between the tags`,
+            toolName,
+          ),
+        ];
       }
       const spec = context.tools.find((tool) => tool.name === toolName);
       if (spec === undefined) {
         const available = context.tools.map((tool) => tool.name).join(', ') || 'none';
-        return [malformed(raw, 'unknown-tool', `tool '${toolName}' is not available here (available: ${available})`, toolName)];
+        return [
+          malformed(
+            raw,
+            'unknown-tool',
+            `tool '${toolName}' is not available here (available: ${available})`,
+            toolName,
+          ),
+        ];
       }
-      return [{ kind: 'call' as const, toolName, input: toolInputFromText(content, spec, options.inputFields?.[toolName]), raw }];
+      return [
+        {
+          kind: 'call' as const,
+          toolName,
+          input: toolInputFromText(content, spec, options.inputFields?.[toolName]),
+          raw,
+        },
+      ];
     }
 
     if (text.includes(`<${answerTag}>`)) return [];
@@ -170,7 +216,14 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
     }
     if (unclosed !== undefined) {
       const { tag, index } = unclosed;
-      return [malformed(text.slice(index), 'malformed-call', `<${tag}> was opened but never closed with </${tag}>`, tags.get(tag))];
+      return [
+        malformed(
+          text.slice(index),
+          'malformed-call',
+          `<${tag}> was opened but never closed with </${tag}>`,
+          tags.get(tag),
+        ),
+      ];
     }
 
     if (reportUnknownTags) {
@@ -205,10 +258,19 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
         if (typeof turnText !== 'string') {
           return [malformed(String(turnText), 'malformed-call', 'model turn is not text')];
         }
-        return parseTurn(turnText, { tools: Array.isArray(context?.tools) ? context.tools : [], stopString: context?.stopString });
+        return parseTurn(turnText, {
+          tools: Array.isArray(context?.tools) ? context.tools : [],
+          stopString: context?.stopString,
+        });
       } catch (error) {
         // A safety net: parsing must never end a rollout.
-        return [malformed(String(turnText), 'malformed-call', `could not parse the turn: ${(error as Error)?.message ?? String(error)}`)];
+        return [
+          malformed(
+            String(turnText),
+            'malformed-call',
+            `could not parse the turn: ${(error as Error)?.message ?? String(error)}`,
+          ),
+        ];
       }
     },
     formatResults(results) {
@@ -229,7 +291,10 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
         const tool = tools.find((candidate) => candidate.name === toolName);
         if (tool !== undefined) lines.push(`- <${tag}> … </${tag}>: ${tool.description.trim()}`);
       }
-      lines.push('', `Reason inside <think> … </think>. Give the final answer inside <${answerTag}> … </${answerTag}>.`);
+      lines.push(
+        '',
+        `Reason inside <think> … </think>. Give the final answer inside <${answerTag}> … </${answerTag}>.`,
+      );
       return lines.join('\n');
     },
   };

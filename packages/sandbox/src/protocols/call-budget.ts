@@ -32,13 +32,17 @@ function checkLimit(value: number, argument: string): void {
 /** A fresh budget for one trajectory. */
 export function createCallBudget(limits: CallLimits = {}): CallBudget {
   if (limits.total !== undefined) checkLimit(limits.total, 'callLimits.total');
-  for (const [name, limit] of Object.entries(limits.perTool ?? {})) checkLimit(limit, `callLimits.perTool.${name}`);
+  for (const [name, limit] of Object.entries(limits.perTool ?? {}))
+    checkLimit(limit, `callLimits.perTool.${name}`);
   const counts = new Map<string, number>();
   let used = 0;
   const remaining = (toolName?: string) => {
     const total = limits.total === undefined ? Number.POSITIVE_INFINITY : limits.total - used;
     const perToolLimit = toolName === undefined ? undefined : limits.perTool?.[toolName];
-    const perTool = perToolLimit === undefined ? Number.POSITIVE_INFINITY : perToolLimit - (counts.get(toolName as string) ?? 0);
+    const perTool =
+      perToolLimit === undefined
+        ? Number.POSITIVE_INFINITY
+        : perToolLimit - (counts.get(toolName as string) ?? 0);
     return Math.max(0, Math.min(total, perTool));
   };
   return {

@@ -43,16 +43,21 @@ describe('createHermesJsonProtocol', () => {
 
   it('accepts stringified arguments, bare string arguments, fences, lists and missing arguments', () => {
     const parse = (body: string) => protocol.parse(`<tool_call>${body}</tool_call>`, { tools });
-    expect(parse('{"name": "search", "arguments": "{\\"query\\": \\"x\\"}"}')[0]).toMatchObject({ input: { query: 'x' } });
-    expect(parse('{"name": "search", "arguments": "plain query"}')[0]).toMatchObject({ input: 'plain query' });
+    expect(parse('{"name": "search", "arguments": "{\\"query\\": \\"x\\"}"}')[0]).toMatchObject({
+      input: { query: 'x' },
+    });
+    expect(parse('{"name": "search", "arguments": "plain query"}')[0]).toMatchObject({
+      input: 'plain query',
+    });
     expect(parse('```json\n{"name": "search", "arguments": {"query": "y"}}\n```')[0]).toMatchObject({
       input: { query: 'y' },
     });
-    expect(parse('[{"name": "search", "arguments": {}}, {"name": "python"}]').map((call) => call.kind)).toEqual([
-      'call',
-      'call',
-    ]);
-    expect(parse('{"name": "python", "parameters": {"code": "1"}}')[0]).toMatchObject({ input: { code: '1' } });
+    expect(
+      parse('[{"name": "search", "arguments": {}}, {"name": "python"}]').map((call) => call.kind),
+    ).toEqual(['call', 'call']);
+    expect(parse('{"name": "python", "parameters": {"code": "1"}}')[0]).toMatchObject({
+      input: { code: '1' },
+    });
   });
 
   it('restores a dropped stop string', () => {
@@ -65,15 +70,35 @@ describe('createHermesJsonProtocol', () => {
   });
 
   it.each([
-    ['<tool_call>{"name": "search", "arguments": {"query": }</tool_call>', 'malformed-call', /invalid JSON/, 'search'],
+    [
+      '<tool_call>{"name": "search", "arguments": {"query": }</tool_call>',
+      'malformed-call',
+      /invalid JSON/,
+      'search',
+    ],
     ['<tool_call></tool_call>', 'malformed-call', /empty/, undefined],
     ['<tool_call>{"arguments": {}}</tool_call>', 'malformed-call', /no "name"/, undefined],
     ['<tool_call>{"name": 7}</tool_call>', 'malformed-call', /no "name"/, undefined],
     ['<tool_call>"search"</tool_call>', 'malformed-call', /must be a JSON object/, undefined],
     ['<tool_call>[]</tool_call>', 'malformed-call', /empty list/, undefined],
-    ['<tool_call>{"name": "search", "arguments": [1]}</tool_call>', 'malformed-call', /must be an object/, 'search'],
-    ['<tool_call>{"name": "bash", "arguments": {}}</tool_call>', 'unknown-tool', /'bash' does not exist/, 'bash'],
-    ['<tool_call>{"name": "search", "arguments": {"query": "q"}}', 'malformed-call', /never closed/, undefined],
+    [
+      '<tool_call>{"name": "search", "arguments": [1]}</tool_call>',
+      'malformed-call',
+      /must be an object/,
+      'search',
+    ],
+    [
+      '<tool_call>{"name": "bash", "arguments": {}}</tool_call>',
+      'unknown-tool',
+      /'bash' does not exist/,
+      'bash',
+    ],
+    [
+      '<tool_call>{"name": "search", "arguments": {"query": "q"}}',
+      'malformed-call',
+      /never closed/,
+      undefined,
+    ],
     ['{"name": "search"}</tool_call>', 'malformed-call', /without an opening/, undefined],
   ])('reports %j as malformed', (turn, code, message, toolName) => {
     const calls = protocol.parse(turn, { tools });
@@ -105,7 +130,10 @@ describe('createHermesJsonProtocol', () => {
     ) as [ToolCallParse, ToolCallParse];
     const results = [
       { call: first, result: { ok: true as const, output: 'Page 1: a' } },
-      { call: second, result: { ok: false as const, error: { code: 'unknown-tool' as const, message: 'no bash' } } },
+      {
+        call: second,
+        result: { ok: false as const, error: { code: 'unknown-tool' as const, message: 'no bash' } },
+      },
     ];
     expect(protocol.formatResults(results)).toBe(
       '\n<tool_response>\nPage 1: a\n</tool_response>\n<tool_response>\nError (unknown-tool): no bash\n</tool_response>\n',
@@ -117,7 +145,9 @@ describe('createHermesJsonProtocol', () => {
 
   it('describes tools with the Qwen2.5 tool prompt', () => {
     const text = protocol.describeTools?.(tools) ?? '';
-    expect(text).toContain('<tools>\n{"type":"function","function":{"name":"search","description":"Searches the web."');
+    expect(text).toContain(
+      '<tools>\n{"type":"function","function":{"name":"search","description":"Searches the web."',
+    );
     expect(text).toContain('{"name": <function-name>, "arguments": <args-json-object>}');
   });
 });
@@ -146,7 +176,9 @@ describe('hermes-json parse never throws (property)', () => {
 
   it('returns well-formed parses for arbitrary JSON-ish soup', () => {
     const turn = fc
-      .array(fc.oneof(fc.constantFrom(...fragments), fc.string({ maxLength: 6 }), fc.json({ maxDepth: 2 })), { maxLength: 30 })
+      .array(fc.oneof(fc.constantFrom(...fragments), fc.string({ maxLength: 6 }), fc.json({ maxDepth: 2 })), {
+        maxLength: 30,
+      })
       .map((parts) => parts.join(''));
     fc.assert(
       fc.property(turn, fc.option(fc.constant('</tool_call>'), { nil: undefined }), (text, stop) => {
@@ -162,11 +194,16 @@ describe('hermes-json parse never throws (property)', () => {
   });
 
   it('finds every well-formed call in generated turns', () => {
-    const call = fc.record({ name: fc.constantFrom('search', 'python'), arguments: fc.dictionary(fc.string(), fc.jsonValue()) });
+    const call = fc.record({
+      name: fc.constantFrom('search', 'python'),
+      arguments: fc.dictionary(fc.string(), fc.jsonValue()),
+    });
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.string({ maxLength: 5 }), call), { maxLength: 5 }), (parts) => {
         const cleaned = parts.map(([prose, value]) => [prose.replace(/</g, ''), value] as const);
-        const text = cleaned.map(([prose, value]) => `${prose}<tool_call>${JSON.stringify(value)}</tool_call>`).join('');
+        const text = cleaned
+          .map(([prose, value]) => `${prose}<tool_call>${JSON.stringify(value)}</tool_call>`)
+          .join('');
         const calls = protocol.parse(text, { tools });
         expect(calls.map((parsed) => (parsed.kind === 'call' ? parsed.toolName : 'malformed'))).toEqual(
           cleaned.map(([, value]) => value.name),

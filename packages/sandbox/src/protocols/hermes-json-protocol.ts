@@ -36,7 +36,12 @@ export const qwenChatResultWrapping = {
 const openTag = '<tool_call>';
 const closeTag = '</tool_call>';
 
-function malformed(raw: string, code: 'malformed-call' | 'unknown-tool', message: string, toolName?: string): MalformedToolCall {
+function malformed(
+  raw: string,
+  code: 'malformed-call' | 'unknown-tool',
+  message: string,
+  toolName?: string,
+): MalformedToolCall {
   const call: MalformedToolCall = { kind: 'malformed', raw, error: { code, message } };
   if (toolName !== undefined) call.toolName = toolName;
   return call;
@@ -49,7 +54,11 @@ function describeType(value: unknown): string {
 /** One `{ name, arguments }` object (or a malformed call). */
 function readCall(value: unknown, raw: string, tools: readonly ToolSpec[]): ToolCallParse {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return malformed(raw, 'malformed-call', `a tool call must be a JSON object {"name": …, "arguments": …}, got ${describeType(value)}`);
+    return malformed(
+      raw,
+      'malformed-call',
+      `a tool call must be a JSON object {"name": …, "arguments": …}, got ${describeType(value)}`,
+    );
   }
   const record = value as Record<string, unknown>;
   const name = record.name;
@@ -66,7 +75,12 @@ function readCall(value: unknown, raw: string, tools: readonly ToolSpec[]): Tool
       // not JSON: keep the string
     }
   } else if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    return malformed(raw, 'malformed-call', `"arguments" of '${name}' must be an object, got ${describeType(input)}`, name);
+    return malformed(
+      raw,
+      'malformed-call',
+      `"arguments" of '${name}' must be an object, got ${describeType(input)}`,
+      name,
+    );
   }
   if (!tools.some((tool) => tool.name === name)) {
     const available = tools.map((tool) => tool.name).join(', ') || 'none';
@@ -80,13 +94,22 @@ function parseBody(body: string, raw: string, tools: readonly ToolSpec[]): ToolC
   // Models sometimes fence the JSON in Markdown.
   const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/.exec(json);
   if (fenced) json = (fenced[1] as string).trim();
-  if (json === '') return [malformed(raw, 'malformed-call', `${openTag}${closeTag} is empty; write {"name": …, "arguments": …} inside`)];
+  if (json === '')
+    return [
+      malformed(
+        raw,
+        'malformed-call',
+        `${openTag}${closeTag} is empty; write {"name": …, "arguments": …} inside`,
+      ),
+    ];
   let value: unknown;
   try {
     value = JSON.parse(json);
   } catch (error) {
     const guess = /"name"\s*:\s*"([^"]{1,64})"/.exec(json)?.[1];
-    return [malformed(raw, 'malformed-call', `invalid JSON in ${openTag}: ${(error as Error).message}`, guess)];
+    return [
+      malformed(raw, 'malformed-call', `invalid JSON in ${openTag}: ${(error as Error).message}`, guess),
+    ];
   }
   if (Array.isArray(value)) {
     if (value.length === 0) return [malformed(raw, 'malformed-call', `${openTag} holds an empty list`)];
@@ -117,7 +140,13 @@ export function createHermesJsonProtocol(options: HermesJsonProtocolOptions = {}
       if (start < 0) break;
       const end = text.indexOf(closeTag, start + openTag.length);
       if (end < 0) {
-        calls.push(malformed(text.slice(start), 'malformed-call', `${openTag} was opened but never closed with ${closeTag}`));
+        calls.push(
+          malformed(
+            text.slice(start),
+            'malformed-call',
+            `${openTag} was opened but never closed with ${closeTag}`,
+          ),
+        );
         break;
       }
       const raw = text.slice(start, end + closeTag.length);
@@ -127,7 +156,13 @@ export function createHermesJsonProtocol(options: HermesJsonProtocolOptions = {}
     if (calls.length === 0) {
       const stray = text.indexOf(closeTag);
       if (stray >= 0) {
-        calls.push(malformed(text.slice(0, stray + closeTag.length), 'malformed-call', `found ${closeTag} without an opening ${openTag}`));
+        calls.push(
+          malformed(
+            text.slice(0, stray + closeTag.length),
+            'malformed-call',
+            `found ${closeTag} without an opening ${openTag}`,
+          ),
+        );
       }
     }
     return calls;
@@ -140,10 +175,17 @@ export function createHermesJsonProtocol(options: HermesJsonProtocolOptions = {}
     createCallBudget: () => createCallBudget(options.callLimits),
     parse(turnText, context): ToolCallParse[] {
       try {
-        if (typeof turnText !== 'string') return [malformed(String(turnText), 'malformed-call', 'model turn is not text')];
+        if (typeof turnText !== 'string')
+          return [malformed(String(turnText), 'malformed-call', 'model turn is not text')];
         return parseTurn(turnText, Array.isArray(context?.tools) ? context.tools : [], context?.stopString);
       } catch (error) {
-        return [malformed(String(turnText), 'malformed-call', `could not parse the turn: ${(error as Error)?.message ?? String(error)}`)];
+        return [
+          malformed(
+            String(turnText),
+            'malformed-call',
+            `could not parse the turn: ${(error as Error)?.message ?? String(error)}`,
+          ),
+        ];
       }
     },
     formatResults(results) {

@@ -16,13 +16,19 @@ describe('registerSandboxToolCallProtocols', () => {
 });
 
 describe('createCallBudget', () => {
-  const malformed = { kind: 'malformed' as const, raw: '<python></python>', error: { code: 'malformed-call' as const, message: 'empty' } };
+  const malformed = {
+    kind: 'malformed' as const,
+    raw: '<python></python>',
+    error: { code: 'malformed-call' as const, message: 'empty' },
+  };
 
   it('counts malformed calls toward the total only', () => {
     const budget = createCallBudget({ total: 1, perTool: { python: 5 } });
     expect(budget.admit(malformed)).toBeUndefined();
     expect(budget.usedBy('python')).toBe(0);
-    expect(budget.admit({ kind: 'call', toolName: 'python', input: {}, raw: '' })).toMatchObject({ code: 'call-limit' });
+    expect(budget.admit({ kind: 'call', toolName: 'python', input: {}, raw: '' })).toMatchObject({
+      code: 'call-limit',
+    });
     expect(budget.remaining()).toBe(0);
   });
 
@@ -39,8 +45,14 @@ describe('toolInputFromText', () => {
   const spec = (inputSchema: Record<string, unknown>) => ({ name: 't', description: 'd', inputSchema });
 
   it('picks the field a tag body belongs in', () => {
-    expect(bodyFieldOf(spec({ type: 'object', properties: { code: {}, timeout: { type: 'number' } }, required: ['code'] }))).toBe('code');
-    expect(bodyFieldOf(spec({ type: 'object', properties: { expression: { type: 'string' } } }))).toBe('expression');
+    expect(
+      bodyFieldOf(
+        spec({ type: 'object', properties: { code: {}, timeout: { type: 'number' } }, required: ['code'] }),
+      ),
+    ).toBe('code');
+    expect(bodyFieldOf(spec({ type: 'object', properties: { expression: { type: 'string' } } }))).toBe(
+      'expression',
+    );
     expect(bodyFieldOf(spec({ type: 'object', properties: { query: {}, limit: {} } }))).toBe('query');
     expect(bodyFieldOf(spec({ type: 'object', properties: { a: {}, b: {} } }))).toBeUndefined();
     expect(bodyFieldOf(spec({ type: 'string' }))).toBeUndefined();

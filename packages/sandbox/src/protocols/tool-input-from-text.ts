@@ -22,7 +22,9 @@ export function bodyFieldOf(spec: ToolSpec): string | undefined {
       : {};
   const names = Object.keys(properties);
   const required = Array.isArray(schema.required)
-    ? schema.required.filter((name): name is string => typeof name === 'string' && isStringProperty(properties[name]))
+    ? schema.required.filter(
+        (name): name is string => typeof name === 'string' && isStringProperty(properties[name]),
+      )
     : [];
   if (required.length === 1) return required[0];
   if (names.length === 1) return names[0];

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parse } from '@arpo/core';
@@ -114,7 +114,7 @@ export class PyodidePool {
       recycleAfterCalls: valid.recycleAfterCalls ?? 0,
     };
     const path = valid.pyodidePath ?? resolvePyodidePath();
-    this.indexURL = pathToFileURL(path).href.replace(/\/?$/, '/');
+    this.indexURL = path.endsWith(sep) ? path : path + sep;
     this.started = this.warm();
     // Callers see startup failures through `ready()` or as `unavailable` results.
     this.started.catch(() => {});
@@ -204,6 +204,7 @@ export class PyodidePool {
     const interrupt = new Int32Array(new SharedArrayBuffer(4));
     const workerData: PyodideWorkerData = {
       indexURL: this.indexURL,
+      moduleURL: pathToFileURL(join(this.indexURL, 'pyodide.mjs')).href,
       snapshot,
       interrupt: interrupt.buffer as SharedArrayBuffer,
       wasmMemoryLimitBytes: this.limits.memoryLimitMb * 1024 * 1024,

@@ -3,8 +3,10 @@
 
 /** Data the pool hands each worker. */
 export interface PyodideWorkerData {
-  /** Directory URL of the `pyodide` package (ends with `/`). */
+  /** Directory of the `pyodide` package (ends with `/`). */
   indexURL: string;
+  /** File URL of its `pyodide.mjs`. */
+  moduleURL: string;
   /** A memory snapshot to start from; without one the worker loads from scratch and returns a snapshot. */
   snapshot?: SharedArrayBuffer;
   /** Int32 cell Pyodide polls for signals: writing 2 raises KeyboardInterrupt in the running code. */
@@ -66,7 +68,7 @@ WebAssembly.Memory.prototype.grow = function grow(delta) {
 
 async function start() {
   const started = performance.now();
-  const { loadPyodide } = await import(data.indexURL + 'pyodide.mjs');
+  const { loadPyodide } = await import(data.moduleURL);
   const ignore = function () {};
   const options = {
     indexURL: data.indexURL,

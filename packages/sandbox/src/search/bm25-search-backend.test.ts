@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { type CorpusDocument, createBm25SearchBackend } from './bm25-search-backend.js';
 import { createSearchTool } from './search-tool.js';
 
-const fixturePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/search-corpus.json');
+const fixturePath = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../test/fixtures/search-corpus.json',
+);
 const corpus = JSON.parse(readFileSync(fixturePath, 'utf8')) as CorpusDocument[];
 
 describe('createBm25SearchBackend', () => {
@@ -29,15 +32,28 @@ describe('createBm25SearchBackend', () => {
 
   it('scores as plain Okapi BM25 by default', () => {
     // One document, one query term occurring once: idf · (k1 + 1) / (1 + k1), i.e. just the idf.
-    const single = createBm25SearchBackend({ documents: [{ id: 'a', text: 'zebra' }, { id: 'b', text: 'horse' }] });
+    const single = createBm25SearchBackend({
+      documents: [
+        { id: 'a', text: 'zebra' },
+        { id: 'b', text: 'horse' },
+      ],
+    });
     const idf = Math.log(1 + (2 - 1 + 0.5) / (1 + 0.5));
     expect(single.rank('zebra', 1)[0]?.score).toBeCloseTo(idf, 10);
     // Two matched terms sum (MiniSearch's coordination factor removed).
-    const pair = createBm25SearchBackend({ documents: [{ id: 'a', text: 'zebra horse' }, { id: 'b', text: 'cat' }] });
+    const pair = createBm25SearchBackend({
+      documents: [
+        { id: 'a', text: 'zebra horse' },
+        { id: 'b', text: 'cat' },
+      ],
+    });
     const termScore = pair.rank('zebra', 1)[0]?.score ?? Number.NaN;
     expect(pair.rank('zebra horse', 1)[0]?.score).toBeCloseTo(2 * termScore, 10);
     const coordinated = createBm25SearchBackend({
-      documents: [{ id: 'a', text: 'zebra horse' }, { id: 'b', text: 'cat' }],
+      documents: [
+        { id: 'a', text: 'zebra horse' },
+        { id: 'b', text: 'cat' },
+      ],
       coordination: true,
     });
     expect(coordinated.rank('zebra horse', 1)[0]?.score).toBeCloseTo(4 * termScore, 10);
@@ -64,12 +80,19 @@ describe('createBm25SearchBackend', () => {
     expect(small.rank('the', 5)).toEqual([]);
     small.add([{ id: 2, title: 'Dogs', text: 'a dog barked' }]);
     expect(small.size).toBe(2);
-    expect(small.rank('dogs', 5)).toEqual([{ id: '2', title: 'Dogs', snippet: '#2', score: expect.any(Number) }]);
+    expect(small.rank('dogs', 5)).toEqual([
+      { id: '2', title: 'Dogs', snippet: '#2', score: expect.any(Number) },
+    ]);
   });
 
   it('refuses malformed and duplicate documents with the offending position, indexing nothing', () => {
     const small = createBm25SearchBackend({ documents: [{ id: 'x', text: 'one' }] });
-    expect(() => small.add([{ id: 'y', text: 'two' }, { id: 'x', text: 'dup' }])).toThrow(/documents\[1\]\.id/);
+    expect(() =>
+      small.add([
+        { id: 'y', text: 'two' },
+        { id: 'x', text: 'dup' },
+      ]),
+    ).toThrow(/documents\[1\]\.id/);
     expect(small.size).toBe(1);
     expect(small.rank('two', 5)).toEqual([]);
     const bad = [{ id: 'z', text: 3 }] as unknown as CorpusDocument[];

@@ -77,7 +77,10 @@ export function createBm25SearchBackend(options: Bm25SearchBackendOptions): Bm25
   const bm25 = { k: options.bm25?.k1 ?? 1.2, b: options.bm25?.b ?? 0.75, d: options.bm25?.delta ?? 0 };
   for (const [key, value] of Object.entries(bm25)) {
     if (!Number.isFinite(value) || value < 0) {
-      throw new InvalidArgumentError({ argument: `bm25.${key}`, message: `must be a finite number ≥ 0, got ${value}` });
+      throw new InvalidArgumentError({
+        argument: `bm25.${key}`,
+        message: `must be a finite number ≥ 0, got ${value}`,
+      });
     }
   }
   const stopWords = new Set([...(options.stopWords ?? [])].map((word) => word.toLowerCase()));
@@ -109,7 +112,10 @@ export function createBm25SearchBackend(options: Bm25SearchBackendOptions): Bm25
       const where = `documents[${offset}]`;
       offset += 1;
       if (document === null || typeof document !== 'object') {
-        throw new InvalidArgumentError({ argument: where, message: 'must be an object { id, title?, text }' });
+        throw new InvalidArgumentError({
+          argument: where,
+          message: 'must be an object { id, title?, text }',
+        });
       }
       if (typeof document.id !== 'string' && typeof document.id !== 'number') {
         throw new InvalidArgumentError({ argument: `${where}.id`, message: 'must be a string or a number' });
@@ -118,10 +124,16 @@ export function createBm25SearchBackend(options: Bm25SearchBackendOptions): Bm25
         throw new InvalidArgumentError({ argument: `${where}.text`, message: 'must be a string' });
       }
       if (document.title !== undefined && typeof document.title !== 'string') {
-        throw new InvalidArgumentError({ argument: `${where}.title`, message: 'must be a string when given' });
+        throw new InvalidArgumentError({
+          argument: `${where}.title`,
+          message: 'must be a string when given',
+        });
       }
       if (ids.has(document.id) || batchIds.has(document.id)) {
-        throw new InvalidArgumentError({ argument: `${where}.id`, message: `duplicate document id ${document.id}` });
+        throw new InvalidArgumentError({
+          argument: `${where}.id`,
+          message: `duplicate document id ${document.id}`,
+        });
       }
       batchIds.add(document.id);
       accepted.push(
@@ -148,7 +160,8 @@ export function createBm25SearchBackend(options: Bm25SearchBackendOptions): Bm25
       position: result.id as number,
       score: coordination ? result.score : result.score / Math.max(1, result.queryTerms.length),
     }));
-    if (!coordination) scored.sort((left, right) => right.score - left.score || left.position - right.position);
+    if (!coordination)
+      scored.sort((left, right) => right.score - left.score || left.position - right.position);
     return scored.slice(0, Math.max(0, topK)).map(({ position, score }) => {
       const document = documents[position] as CorpusDocument;
       const hit: SearchHit = { snippet: snippetOf(document), id: String(document.id), score };

@@ -42,7 +42,10 @@ export function truncateCodePoints(text: string, length: number): string {
  * Formats hits exactly like the reference ARPO search tool: `Page 1: <snippet>` lines joined by `\n`, at most
  * `topK` of them, each snippet cut to `snippetLength` code points; `No search results found.` when empty.
  */
-export function formatSearchResults(hits: readonly SearchHit[], options: FormatSearchResultsOptions = {}): string {
+export function formatSearchResults(
+  hits: readonly SearchHit[],
+  options: FormatSearchResultsOptions = {},
+): string {
   const topK = options.topK ?? 10;
   const snippetLength = options.snippetLength ?? 1000;
   const lines: string[] = [];

@@ -22,9 +22,16 @@ describe('createHttpSearchBackend against a loopback server', () => {
 
   const bing = (snippets: string[]) => ({
     _type: 'SearchResponse',
-    webPages: { value: snippets.map((snippet, i) => ({ name: `Title ${i}`, url: `https://example.org/${i}`, snippet })) },
+    webPages: {
+      value: snippets.map((snippet, i) => ({ name: `Title ${i}`, url: `https://example.org/${i}`, snippet })),
+    },
   });
-  const json = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const json = (
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     response.writeHead(status, { 'content-type': 'application/json', ...headers });
     response.end(JSON.stringify(body));
   };
@@ -78,7 +85,9 @@ describe('createHttpSearchBackend against a loopback server', () => {
   });
 
   it('posts JSON with a bearer key when configured', async () => {
-    handlers.push((_request, response) => json(response, 200, { results: [{ title: 't', content: 'posted' }] }));
+    handlers.push((_request, response) =>
+      json(response, 200, { results: [{ title: 't', content: 'posted' }] }),
+    );
     const backend = createHttpSearchBackend({
       url: baseUrl,
       method: 'POST',
@@ -94,7 +103,9 @@ describe('createHttpSearchBackend against a loopback server', () => {
   });
 
   it('retries 429 and 5xx, honouring Retry-After, then succeeds', async () => {
-    handlers.push((_request, response) => json(response, 429, { error: 'slow down' }, { 'retry-after': '0' }));
+    handlers.push((_request, response) =>
+      json(response, 429, { error: 'slow down' }, { 'retry-after': '0' }),
+    );
     handlers.push((_request, response) => json(response, 503, { error: 'down' }));
     handlers.push((_request, response) => json(response, 200, bing(['third time lucky'])));
     const backend = createHttpSearchBackend({ url: baseUrl, retries: 2, retryDelayMs: 1 });
@@ -104,8 +115,14 @@ describe('createHttpSearchBackend against a loopback server', () => {
   });
 
   it('gives up after the retries with a retryable unavailable error', async () => {
-    for (let i = 0; i < 3; i += 1) handlers.push((_request, response) => json(response, 500, { error: `boom ${i}` }));
-    const backend = createHttpSearchBackend({ url: baseUrl, retries: 2, retryDelayMs: 1, apiKey: 'never-shown' });
+    for (let i = 0; i < 3; i += 1)
+      handlers.push((_request, response) => json(response, 500, { error: `boom ${i}` }));
+    const backend = createHttpSearchBackend({
+      url: baseUrl,
+      retries: 2,
+      retryDelayMs: 1,
+      apiKey: 'never-shown',
+    });
     const result = await createSearchTool({ backend }).execute('q');
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -142,7 +159,9 @@ describe('createHttpSearchBackend against a loopback server', () => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end('<html>not json</html>');
     });
-    const result = await createSearchTool({ backend: createHttpSearchBackend({ url: baseUrl }) }).execute('q');
+    const result = await createSearchTool({ backend: createHttpSearchBackend({ url: baseUrl }) }).execute(
+      'q',
+    );
     expect(result).toMatchObject({ ok: false, error: { code: 'runtime-error' } });
     if (!result.ok) expect(result.error.message).toContain('invalid JSON');
   });
@@ -175,7 +194,9 @@ describe('mapSearchResponse', () => {
     expect(mapSearchResponse({ organic: [{ title: 't', link: 'l', description: 'd' }] })).toEqual([
       { snippet: 'd', title: 't', url: 'l' },
     ]);
-    expect(mapSearchResponse({ items: [{ snippet: 'g' }, { nothing: 1 }, 'junk'] })).toEqual([{ snippet: 'g' }]);
+    expect(mapSearchResponse({ items: [{ snippet: 'g' }, { nothing: 1 }, 'junk'] })).toEqual([
+      { snippet: 'g' },
+    ]);
     expect(mapSearchResponse([{ text: 'x' }])).toEqual([{ snippet: 'x' }]);
     expect(mapSearchResponse({ _type: 'SearchResponse' })).toEqual([]);
     expect(() => mapSearchResponse('text')).toThrow(/JSON object or array/);

@@ -81,7 +81,10 @@ const snippetKeys = ['snippet', 'description', 'content', 'text', 'body'] as con
 export function mapSearchResponse(body: unknown): SearchHit[] {
   if (Array.isArray(body)) return hitsFrom(body, snippetKeys);
   if (!isObject(body)) {
-    throw new InvalidArgumentError({ argument: 'body', message: 'search response must be a JSON object or array' });
+    throw new InvalidArgumentError({
+      argument: 'body',
+      message: 'search response must be a JSON object or array',
+    });
   }
   const webPages = body.webPages;
   if (isObject(webPages)) return hitsFrom(webPages.value, snippetKeys);
@@ -129,7 +132,11 @@ export function createHttpSearchBackend(options: HttpSearchBackendOptions): Sear
   try {
     baseUrl = new URL(options.url);
   } catch (error) {
-    throw new InvalidArgumentError({ argument: 'url', message: `not a valid URL: ${String(options.url)}`, cause: error });
+    throw new InvalidArgumentError({
+      argument: 'url',
+      message: `not a valid URL: ${String(options.url)}`,
+      cause: error,
+    });
   }
   const method = options.method ?? 'GET';
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -160,7 +167,10 @@ export function createHttpSearchBackend(options: HttpSearchBackendOptions): Sear
     }
     headers['content-type'] = 'application/json';
     const body = options.body ?? ((input: { query: string; count: number }) => input);
-    return { url, init: { method, headers, body: JSON.stringify(body({ query: request.query, count: request.topK })) } };
+    return {
+      url,
+      init: { method, headers, body: JSON.stringify(body({ query: request.query, count: request.topK })) },
+    };
   };
 
   const fail = (
@@ -183,7 +193,8 @@ export function createHttpSearchBackend(options: HttpSearchBackendOptions): Sear
           await sleep(Math.min(maxRetryDelayMs, retryAfter ?? backoff), request.signal);
           retryAfter = undefined;
         }
-        if (request.signal.aborted) throw fail('aborted', `${where} was aborted`, { cause: request.signal.reason });
+        if (request.signal.aborted)
+          throw fail('aborted', `${where} was aborted`, { cause: request.signal.reason });
         const attemptController = new AbortController();
         const onAbort = () => attemptController.abort(request.signal.reason);
         request.signal.addEventListener('abort', onAbort, { once: true });
@@ -205,10 +216,14 @@ export function createHttpSearchBackend(options: HttpSearchBackendOptions): Sear
             try {
               hits = mapResponse(body);
             } catch (error) {
-              throw fail('runtime-error', `cannot read the response of ${where}: ${(error as Error).message}`, {
-                status: response.status,
-                cause: error,
-              });
+              throw fail(
+                'runtime-error',
+                `cannot read the response of ${where}: ${(error as Error).message}`,
+                {
+                  status: response.status,
+                  cause: error,
+                },
+              );
             }
             return { kind: 'hits', hits, metadata: { status: response.status, attempts: attempt + 1 } };
           }
@@ -223,8 +238,14 @@ export function createHttpSearchBackend(options: HttpSearchBackendOptions): Sear
           if (SearchBackendError.isInstance(error)) throw error;
           if (request.signal.aborted) throw fail('aborted', `${where} was aborted`, { cause: error });
           lastError = attemptController.signal.aborted
-            ? fail('timeout', `${where} did not answer within ${timeoutMs} ms`, { isRetryable: true, cause: error })
-            : fail('unavailable', `${where} failed: ${(error as Error).message}`, { isRetryable: true, cause: error });
+            ? fail('timeout', `${where} did not answer within ${timeoutMs} ms`, {
+                isRetryable: true,
+                cause: error,
+              })
+            : fail('unavailable', `${where} failed: ${(error as Error).message}`, {
+                isRetryable: true,
+                cause: error,
+              });
         } finally {
           clearTimeout(timer);
           request.signal.removeEventListener('abort', onAbort);

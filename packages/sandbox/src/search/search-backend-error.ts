@@ -5,7 +5,10 @@ const marker = `arpo.error.${name}`;
 const symbol = Symbol.for(marker);
 
 /** How a search backend failure shows up as a tool error. */
-export type SearchFailureCode = Extract<ToolErrorCode, 'timeout' | 'unavailable' | 'runtime-error' | 'aborted'>;
+export type SearchFailureCode = Extract<
+  ToolErrorCode,
+  'timeout' | 'unavailable' | 'runtime-error' | 'aborted'
+>;
 
 /**
  * A search backend could not answer (service down, HTTP error, bad response, timeout). The search tool turns it

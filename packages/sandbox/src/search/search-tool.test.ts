@@ -10,7 +10,10 @@ import { SearchBackendError } from './search-backend-error.js';
 import { createSearchTool } from './search-tool.js';
 import { createSnippetCacheBackend } from './snippet-cache-backend.js';
 
-const fixturePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/search-corpus.json');
+const fixturePath = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../test/fixtures/search-corpus.json',
+);
 const corpus = JSON.parse(readFileSync(fixturePath, 'utf8')) as CorpusDocument[];
 
 describeToolConformance('search (BM25)', {
@@ -23,7 +26,9 @@ describeToolConformance('search (BM25)', {
 
 describeToolConformance('search (snippet cache)', {
   create: () =>
-    createSearchTool({ backend: createSnippetCacheBackend({ entries: { 'search query: x': 'Page 1: cached x' } }) }),
+    createSearchTool({
+      backend: createSnippetCacheBackend({ entries: { 'search query: x': 'Page 1: cached x' } }),
+    }),
   validInput: 'x',
   expectOutput: (output) => expect(output).toBe('Page 1: cached x'),
   invalidInput: 42,
@@ -36,14 +41,22 @@ describe('createSearchTool', () => {
   it('times out a backend that ignores its signal', async () => {
     const tool = createSearchTool({ backend: never, timeoutMs: 30 });
     expect(await tool.execute('q')).toMatchObject({ ok: false, error: { code: 'timeout', retryable: true } });
-    expect(await tool.execute('q', { timeoutMs: 10 })).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(await tool.execute('q', { timeoutMs: 10 })).toMatchObject({
+      ok: false,
+      error: { code: 'timeout' },
+    });
   });
 
   it('turns backend exceptions into tool errors', async () => {
     const typed: SearchBackend = {
       name: 'typed',
       search: async () => {
-        throw new SearchBackendError({ backend: 'typed', toolErrorCode: 'unavailable', message: 'down', isRetryable: true });
+        throw new SearchBackendError({
+          backend: 'typed',
+          toolErrorCode: 'unavailable',
+          message: 'down',
+          isRetryable: true,
+        });
       },
     };
     expect(await createSearchTool({ backend: typed }).execute('q')).toEqual({
@@ -64,8 +77,12 @@ describe('createSearchTool', () => {
 
   it('names what is wrong with the input', async () => {
     const tool: Tool = createSearchTool({ backend: never });
-    expect(await tool.execute({ q: 'x' })).toMatchObject({ error: { code: 'invalid-input', message: /'query' is missing/ } });
-    expect(await tool.execute({ query: 7 })).toMatchObject({ error: { message: /must be a string, got number/ } });
+    expect(await tool.execute({ q: 'x' })).toMatchObject({
+      error: { code: 'invalid-input', message: /'query' is missing/ },
+    });
+    expect(await tool.execute({ query: 7 })).toMatchObject({
+      error: { message: /must be a string, got number/ },
+    });
     expect(await tool.execute(null)).toMatchObject({ error: { message: /got null/ } });
     expect(() => createSearchTool({ backend: never, name: 'web search' })).toThrow(/name/);
   });

@@ -48,11 +48,18 @@ function isBackend(fallback: SearchFallback): fallback is SearchBackend {
 function readQuery(input: unknown): string | ToolResult {
   let query: unknown = input;
   if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
-    if (!('query' in input)) return toolFailure('invalid-input', "search input must be a string or { query: string }; 'query' is missing");
+    if (!('query' in input))
+      return toolFailure(
+        'invalid-input',
+        "search input must be a string or { query: string }; 'query' is missing",
+      );
     query = (input as { query: unknown }).query;
   }
   if (typeof query !== 'string') {
-    return toolFailure('invalid-input', `search query must be a string, got ${Array.isArray(query) ? 'array' : query === null ? 'null' : typeof query}`);
+    return toolFailure(
+      'invalid-input',
+      `search query must be a string, got ${Array.isArray(query) ? 'array' : query === null ? 'null' : typeof query}`,
+    );
   }
   if (query.trim() === '') return toolFailure('invalid-input', 'search query is empty');
   return query;
@@ -66,7 +73,10 @@ function readQuery(input: unknown): string | ToolResult {
 export function createSearchTool(options: SearchToolOptions): Tool<SearchToolInput> {
   const name = options.name ?? 'search';
   if (!toolNamePattern.test(name)) {
-    throw new InvalidArgumentError({ argument: 'name', message: `'${name}' does not match ${toolNamePattern}` });
+    throw new InvalidArgumentError({
+      argument: 'name',
+      message: `'${name}' does not match ${toolNamePattern}`,
+    });
   }
   const topK = options.topK ?? 10;
   const snippetLength = options.snippetLength ?? 1000;
@@ -80,7 +90,11 @@ export function createSearchTool(options: SearchToolOptions): Tool<SearchToolInp
   const run = async (query: string, signal: AbortSignal): Promise<ToolResult> => {
     const primary = await options.backend.search({ query, topK, signal });
     if (primary.kind !== 'miss') {
-      return toolSuccess(render(primary), { backend: options.backend.name, source: 'backend', ...primary.metadata });
+      return toolSuccess(render(primary), {
+        backend: options.backend.name,
+        source: 'backend',
+        ...primary.metadata,
+      });
     }
     if (isBackend(fallback)) {
       const secondary = await fallback.search({ query, topK, signal });
@@ -88,8 +102,12 @@ export function createSearchTool(options: SearchToolOptions): Tool<SearchToolInp
       const metadata = secondary.kind === 'miss' ? {} : secondary.metadata;
       return toolSuccess(text, { backend: fallback.name, source: 'fallback', ...metadata });
     }
-    if ('text' in fallback) return toolSuccess(fallback.text, { backend: options.backend.name, source: 'fallback-text' });
-    return toolFailure(fallback.error, fallback.message ?? `no results for this query in '${options.backend.name}'`);
+    if ('text' in fallback)
+      return toolSuccess(fallback.text, { backend: options.backend.name, source: 'fallback-text' });
+    return toolFailure(
+      fallback.error,
+      fallback.message ?? `no results for this query in '${options.backend.name}'`,
+    );
   };
 
   return {
@@ -136,7 +154,10 @@ export function createSearchTool(options: SearchToolOptions): Tool<SearchToolInp
             if (SearchBackendError.isInstance(error)) {
               return toolFailure(error.toolErrorCode, error.message, error.isRetryable);
             }
-            return toolFailure('runtime-error', `search backend failed: ${(error as Error)?.message ?? String(error)}`);
+            return toolFailure(
+              'runtime-error',
+              `search backend failed: ${(error as Error)?.message ?? String(error)}`,
+            );
           }),
           limit,
         ]);

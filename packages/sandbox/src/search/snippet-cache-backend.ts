@@ -71,7 +71,11 @@ export function createSnippetCacheBackend(options: SnippetCacheBackendOptions): 
     async search(request): Promise<SearchBackendResult> {
       const found = lookup(request.query);
       if (found === undefined) return { kind: 'miss' };
-      return { kind: 'formatted', text: found.text, metadata: { cacheMatch: found.match, cacheKey: found.key } };
+      return {
+        kind: 'formatted',
+        text: found.text,
+        metadata: { cacheMatch: found.match, cacheKey: found.key },
+      };
     },
   };
 }
@@ -85,7 +89,11 @@ export async function readSnippetCacheFile(path: string): Promise<Record<string,
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new InvalidArgumentError({ argument: 'path', message: `cannot read snippet cache ${path}`, cause: error });
+    throw new InvalidArgumentError({
+      argument: 'path',
+      message: `cannot read snippet cache ${path}`,
+      cause: error,
+    });
   }
   let value: unknown;
   try {

@@ -8,16 +8,22 @@ import { McpConnectionError } from '../../src/mcp/mcp-connection-error.js';
 import { connectMcpTools, type McpToolSet, sanitizeMcpToolName } from '../../src/mcp/mcp-tools.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
-const stdioServer = { transport: 'stdio', command: process.execPath, args: [path.join(fixtures, 'mcp-stdio-server.mjs')] } as const;
+const stdioServer = {
+  transport: 'stdio',
+  command: process.execPath,
+  args: [path.join(fixtures, 'mcp-stdio-server.mjs')],
+} as const;
 
 function tool(set: McpToolSet, name: string): Tool {
   const found = set.get(name);
-  if (found === undefined) throw new Error(`no tool ${name}; have ${set.tools.map((entry) => entry.name).join(', ')}`);
+  if (found === undefined)
+    throw new Error(`no tool ${name}; have ${set.tools.map((entry) => entry.name).join(', ')}`);
   return found;
 }
 
 describeToolConformance('MCP tool over stdio', {
-  create: async () => tool(await connectMcpTools({ server: stdioServer, filter: ({ name }) => name === 'echo' }), 'echo'),
+  create: async () =>
+    tool(await connectMcpTools({ server: stdioServer, filter: ({ name }) => name === 'echo' }), 'echo'),
   validInput: { text: 'hello' },
   expectOutput: (output) => expect(output).toBe('hello'),
   invalidInput: { text: 5 },
@@ -70,17 +76,26 @@ describe('connectMcpTools over stdio (a real server process)', () => {
       ok: false,
       error: { code: 'runtime-error', message: 'it broke' },
     });
-    expect(await tool(set, 'explode').execute({})).toMatchObject({ ok: false, error: { code: 'runtime-error', message: 'kaboom' } });
+    expect(await tool(set, 'explode').execute({})).toMatchObject({
+      ok: false,
+      error: { code: 'runtime-error', message: 'kaboom' },
+    });
     const invalid = await tool(set, 'add').execute({ a: 'two', b: 1 });
     expect(invalid).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
     if (!invalid.ok) expect(invalid.error.message).toContain('a');
-    expect(await tool(set, 'add').execute([1, 2])).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    expect(await tool(set, 'add').execute([1, 2])).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input' },
+    });
   });
 
   it('times out a slow call, and the connection keeps working', async () => {
     const result = await tool(set, 'sleep').execute({ ms: 5_000 }, { timeoutMs: 100 });
     expect(result).toMatchObject({ ok: false, error: { code: 'timeout', retryable: true } });
-    expect(await tool(set, 'echo').execute({ text: 'still here' })).toMatchObject({ ok: true, output: 'still here' });
+    expect(await tool(set, 'echo').execute({ text: 'still here' })).toMatchObject({
+      ok: true,
+      output: 'still here',
+    });
   });
 
   it('stops waiting when the caller aborts', async () => {
@@ -98,7 +113,10 @@ describe('connectMcpTools over stdio (a real server process)', () => {
     const secondPid = await tool(set, 'pid').execute({});
     expect(secondPid.ok).toBe(true);
     if (firstPid.ok && secondPid.ok) expect(secondPid.output).not.toBe(firstPid.output);
-    expect(await tool(set, 'echo').execute({ text: 'after crash' })).toMatchObject({ ok: true, output: 'after crash' });
+    expect(await tool(set, 'echo').execute({ text: 'after crash' })).toMatchObject({
+      ok: true,
+      output: 'after crash',
+    });
   });
 });
 
@@ -115,13 +133,19 @@ describe('connectMcpTools options and failures', () => {
     } finally {
       await set.close();
     }
-    expect(await tool(set, 'fx.echo').execute({ text: 'x' })).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    expect(await tool(set, 'fx.echo').execute({ text: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'unavailable' },
+    });
   });
 
   it('fails for good after a crash when reconnect is off', async () => {
     const set = await connectMcpTools({ server: stdioServer, reconnect: false });
     try {
-      expect(await tool(set, 'crash').execute({})).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+      expect(await tool(set, 'crash').execute({})).toMatchObject({
+        ok: false,
+        error: { code: 'unavailable' },
+      });
       expect(await tool(set, 'echo').execute({ text: 'x' })).toMatchObject({
         ok: false,
         error: { code: 'unavailable', retryable: false },
@@ -132,7 +156,10 @@ describe('connectMcpTools options and failures', () => {
   });
 
   it('closes the shared connection when the last tool is closed', async () => {
-    const set = await connectMcpTools({ server: stdioServer, filter: ({ name }) => name === 'echo' || name === 'pid' });
+    const set = await connectMcpTools({
+      server: stdioServer,
+      filter: ({ name }) => name === 'echo' || name === 'pid',
+    });
     const [echo, pid] = set.tools as [Tool, Tool];
     await echo.close?.();
     expect(await pid.execute({})).toMatchObject({ ok: true });
@@ -143,17 +170,23 @@ describe('connectMcpTools options and failures', () => {
 
   it('throws McpConnectionError naming the server and quoting its stderr when it cannot start', async () => {
     const error = await connectMcpTools({
-      server: { transport: 'stdio', command: process.execPath, args: ['-e', "console.error('no config found'); process.exit(2)"] },
+      server: {
+        transport: 'stdio',
+        command: process.execPath,
+        args: ['-e', "console.error('no config found'); process.exit(2)"],
+      },
       connectTimeoutMs: 10_000,
     }).catch((caught: unknown) => caught);
     expect(McpConnectionError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain(process.execPath);
     expect((error as Error).message).toContain('no config found');
-    const missing = await connectMcpTools({ server: { transport: 'stdio', command: '/nonexistent/mcp-server' } }).catch(
-      (caught: unknown) => caught,
-    );
+    const missing = await connectMcpTools({
+      server: { transport: 'stdio', command: '/nonexistent/mcp-server' },
+    }).catch((caught: unknown) => caught);
     expect(McpConnectionError.isInstance(missing)).toBe(true);
-    await expect(connectMcpTools({ server: { transport: 'http', url: 'not a url' } })).rejects.toThrow(/server\.url/);
+    await expect(connectMcpTools({ server: { transport: 'http', url: 'not a url' } })).rejects.toThrow(
+      /server\.url/,
+    );
   });
 
   it('sanitises names to the model-writable pattern', () => {
@@ -178,7 +211,9 @@ function startHttpServer(port = 0): Promise<{ process: ChildProcess; port: numbe
       if (match) resolve({ process: child, port: Number(match[1]) });
     });
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`HTTP fixture server exited with ${code} before listening`)));
+    child.once('exit', (code) =>
+      reject(new Error(`HTTP fixture server exited with ${code} before listening`)),
+    );
   });
 }
 
@@ -187,7 +222,9 @@ describe('connectMcpTools over streamable HTTP (a real server process on loopbac
   let set: McpToolSet;
   beforeAll(async () => {
     server = await startHttpServer();
-    set = await connectMcpTools({ server: { transport: 'http', url: `http://127.0.0.1:${server.port}/mcp` } });
+    set = await connectMcpTools({
+      server: { transport: 'http', url: `http://127.0.0.1:${server.port}/mcp` },
+    });
   });
   afterAll(async () => {
     await set?.close();
@@ -196,9 +233,15 @@ describe('connectMcpTools over streamable HTTP (a real server process on loopbac
 
   it('lists and calls tools', async () => {
     expect(set.tools.map((entry) => entry.name)).toContain('echo');
-    expect(await tool(set, 'echo').execute({ text: 'over http' })).toMatchObject({ ok: true, output: 'over http' });
+    expect(await tool(set, 'echo').execute({ text: 'over http' })).toMatchObject({
+      ok: true,
+      output: 'over http',
+    });
     expect(await tool(set, 'add').execute({ a: 1, b: 2 })).toMatchObject({ ok: true, output: '3' });
-    expect(await tool(set, 'fail').execute({ message: 'nope' })).toMatchObject({ ok: false, error: { code: 'runtime-error' } });
+    expect(await tool(set, 'fail').execute({ message: 'nope' })).toMatchObject({
+      ok: false,
+      error: { code: 'runtime-error' },
+    });
     expect(await tool(set, 'sleep').execute({ ms: 5_000 }, { timeoutMs: 100 })).toMatchObject({
       ok: false,
       error: { code: 'timeout' },

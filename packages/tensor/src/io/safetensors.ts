@@ -84,7 +84,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
     if (!Array.isArray(shape) || !Array.isArray(offsets) || offsets.length !== 2) fail(`tensor '${name}' has a malformed entry`);
     const [begin, end] = offsets;
     if (begin < 0 || end < begin || dataStart + end > bytes.length) fail(`tensor '${name}' lies outside the file`);
-    const raw = bytes.slice(dataStart + begin, dataStart + end);
+    // A copy, aligned at 0: Buffer#slice (readFile returns a Buffer) would be a view into a shared pool.
+    const raw = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
     const size = shape.reduce((a, b) => a * b, 1);
     let data: TensorArray;
     switch (dtype) {

@@ -92,12 +92,14 @@ export class AdamW {
   apply(
     parameters: ReadonlyMap<string, TensorValue>,
     gradients: ReadonlyMap<string, TensorValue>,
+    overrides: { learningRate?: number } = {},
   ): AdamWStepResult {
     const beta1 = this.options.beta1 ?? 0.9;
     const beta2 = this.options.beta2 ?? 0.999;
     const epsilon = this.options.epsilon ?? 1e-8;
     const weightDecay = this.options.weightDecay ?? 0.01;
-    const learningRate = this.currentLearningRate();
+    // A per-call rate (remote-training style optim_step) wins over the configured one.
+    const learningRate = overrides.learningRate ?? this.currentLearningRate();
     const pairs: [string, FloatArray, FloatArray][] = [];
     for (const [name, gradient] of gradients) {
       const parameter = parameters.get(name);

@@ -1,0 +1,3 @@
+export * from './canonical-json.js';
+export * from './lru-map.js';
+export * from './result-cache.js';
