@@ -2,6 +2,8 @@
 // @huggingface/transformers), sampling kernels with exact logprobs and entropies, the batched generation loop,
 // and TransformersPolicy for local Hugging Face ONNX causal-LM folders.
 
+export * from './native/native-key-values.js';
+export * from './native/native-policy.js';
 export * from './sampling/generation-loop.js';
 export * from './sampling/incremental-decoder.js';
 export * from './sampling/logits-sampler.js';
@@ -20,5 +22,3 @@ export * from './transformers/model-folder.js';
 export * from './transformers/model-folder-error.js';
 export * from './transformers/prefix-cache.js';
 export * from './transformers/transformers-policy.js';
-export * from './native/native-key-values.js';
-export * from './native/native-policy.js';

@@ -109,9 +109,9 @@ describe('NativePolicy', () => {
     expect(cold!.usage.reusedPromptTokens).toBe(0);
     forked!.sequences.forEach((sequence, index) => {
       expect(Array.from(sequence.tokenIds)).toEqual(Array.from(cold!.sequences[index]!.tokenIds));
-      sequence.logprobs.forEach((logprob, position) =>
-        expect(logprob).toBeCloseTo(cold!.sequences[index]!.logprobs[position]!, 4),
-      );
+      sequence.logprobs.forEach((logprob, position) => {
+        expect(logprob).toBeCloseTo(cold!.sequences[index]!.logprobs[position]!, 4);
+      });
     });
     expect(
       new Set(forked!.sequences.map((sequence) => Array.from(sequence.tokenIds).join(','))).size,

@@ -40,7 +40,10 @@ export async function checkGradient(options: {
   const parameters: SymbolicTensor[] = [];
   const tensors = options.inputs.map((input, index) => {
     if (input.indices) {
-      return graph.constant(input.indices, { dtype: input.indices instanceof Int32Array ? 'int32' : 'int64', shape: input.shape });
+      return graph.constant(input.indices, {
+        dtype: input.indices instanceof Int32Array ? 'int32' : 'int64',
+        shape: input.shape,
+      });
     }
     if (input.condition) return graph.constant(input.condition, { dtype: 'bool', shape: input.shape });
     const parameter = graph.parameter(`input${index}`, input.shape, dtype);

@@ -1,1 +1,9 @@
-export {};
+export * from './data/pack-batch.js';
+export * from './data/sequence-datum.js';
+export * from './engine/local-trainer-backend.js';
+export * from './loops/evaluate.js';
+export * from './loops/rl-step.js';
+export * from './loops/sft.js';
+export * from './metrics/jsonl-metrics-sink.js';
+export * from './objective/stop-gradient.js';
+export * from './objective/training-objective.js';

@@ -10,7 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { LocalTrainerBackend } from '../src/engine/local-trainer-backend.js';
 
 const tokenizer = createByteTokenizer();
-const model = new DecoderTransformer({ vocabSize: tokenizer.vocabularySize, contextLength: 48, modelDim: 16, layers: 1, heads: 2 });
+const model = new DecoderTransformer({
+  vocabSize: tokenizer.vocabularySize,
+  contextLength: 48,
+  modelDim: 16,
+  layers: 1,
+  heads: 2,
+});
 
 async function createBackend(seed = 1) {
   const parameters = model.initializeParameters({ seed });
@@ -30,7 +36,10 @@ function randomData(seed: number, count: number): TrainingDatum[] {
       targetTokenIds: tokens.slice(1),
       weights,
       logprobs: Float32Array.from({ length }, () => -5.6 + random.normal() * 0.3),
-      advantages: Float32Array.from({ length }, (_, position) => (position % 2 === 0 ? 1 : -1) * (0.5 + random.next())),
+      advantages: Float32Array.from(
+        { length },
+        (_, position) => (position % 2 === 0 ? 1 : -1) * (0.5 + random.next()),
+      ),
       referenceLogprobs: Float32Array.from({ length }, () => -5.6 + random.normal() * 0.2),
     };
   });
@@ -39,9 +48,24 @@ function randomData(seed: number, count: number): TrainingDatum[] {
 describe('LocalTrainerBackend objective', () => {
   const configs: [string, LossConfig][] = [
     ['cross-entropy token-mean', { lossFunction: 'cross_entropy' }],
-    ['PPO DAPO clip, dual clip, token-mean', { lossFunction: 'ppo', clipLow: 0.2, clipHigh: 0.28, dualClip: 3 }],
-    ['PPO seq-mean-token-mean with k3 KL', { lossFunction: 'ppo', aggregation: 'seq-mean-token-mean', klCoefficient: 0.1, klEstimator: 'k3' }],
-    ['PPO seq-mean-token-sum-norm with k2+ KL', { lossFunction: 'ppo', aggregation: 'seq-mean-token-sum-norm', aggregationHorizon: 32, klCoefficient: 0.05, klEstimator: 'k2+' }],
+    [
+      'PPO DAPO clip, dual clip, token-mean',
+      { lossFunction: 'ppo', clipLow: 0.2, clipHigh: 0.28, dualClip: 3 },
+    ],
+    [
+      'PPO seq-mean-token-mean with k3 KL',
+      { lossFunction: 'ppo', aggregation: 'seq-mean-token-mean', klCoefficient: 0.1, klEstimator: 'k3' },
+    ],
+    [
+      'PPO seq-mean-token-sum-norm with k2+ KL',
+      {
+        lossFunction: 'ppo',
+        aggregation: 'seq-mean-token-sum-norm',
+        aggregationHorizon: 32,
+        klCoefficient: 0.05,
+        klEstimator: 'k2+',
+      },
+    ],
     ['importance sampling token-sum', { lossFunction: 'importance_sampling', aggregation: 'token-sum' }],
   ];
 
@@ -66,7 +90,9 @@ describe('LocalTrainerBackend objective', () => {
     const trained = await backend.forwardBackward(data, { lossFunction: 'cross_entropy' });
     scored.logprobs.forEach((row, index) => {
       expect(row.length).toBe(data[index]!.targetTokenIds.length);
-      row.forEach((value, position) => expect(value).toBeCloseTo(trained.logprobs[index]![position]!, 5));
+      row.forEach((value, position) => {
+        expect(value).toBeCloseTo(trained.logprobs[index]![position]!, 5);
+      });
     });
   });
 
@@ -77,14 +103,19 @@ describe('LocalTrainerBackend objective', () => {
     await whole.forwardBackward(data, config);
     await whole.optimStep({ learningRate: 1e-2 });
     const split = await createBackend(9);
-    const tokens = data.reduce((sum, datum) => sum + datum.weights!.reduce((total, weight) => total + weight, 0), 0);
+    const tokens = data.reduce(
+      (sum, datum) => sum + datum.weights!.reduce((total, weight) => total + weight, 0),
+      0,
+    );
     await split.forwardBackward(data.slice(0, 2), { ...config, normalizer: tokens });
     await split.forwardBackward(data.slice(2), { ...config, normalizer: tokens });
     const stepped = await split.optimStep({ learningRate: 1e-2 });
     expect(stepped.metrics.accumulated_batches).toBe(2);
     for (const [name, value] of whole.parameters) {
       const other = split.parameters.get(name)!.data;
-      value.data.forEach((number, index) => expect(Number(number)).toBeCloseTo(Number(other[index]), 5));
+      value.data.forEach((number, index) => {
+        expect(Number(number)).toBeCloseTo(Number(other[index]), 5);
+      });
     }
   });
 
@@ -97,10 +128,16 @@ describe('LocalTrainerBackend objective', () => {
     const after = await backend.forwardBackward(data, config);
     expect(after.metrics.loss!).toBeLessThan(before.metrics.loss!);
     const prompt = data[0]!.inputTokenIds.subarray(0, 5);
-    const [sampled] = await backend.sample([{ promptTokenIds: prompt, sampling: { maxTokens: 3, temperature: 0 } }]);
-    const [scored] = await backend.policy.scoreTokens([{ promptTokenIds: prompt, completionTokenIds: sampled!.sequences[0]!.tokenIds }]);
+    const [sampled] = await backend.sample([
+      { promptTokenIds: prompt, sampling: { maxTokens: 3, temperature: 0 } },
+    ]);
+    const [scored] = await backend.policy.scoreTokens([
+      { promptTokenIds: prompt, completionTokenIds: sampled!.sequences[0]!.tokenIds },
+    ]);
     // The sampler uses the stepped weights: its logprobs match a fresh score under them.
-    sampled!.sequences[0]!.logprobs.forEach((logprob, index) => expect(scored!.logprobs[index]).toBeCloseTo(logprob, 4));
+    sampled!.sequences[0]!.logprobs.forEach((logprob, index) => {
+      expect(scored!.logprobs[index]).toBeCloseTo(logprob, 4);
+    });
     const rescored = await backend.forward([
       { inputTokenIds: data[0]!.inputTokenIds, targetTokenIds: data[0]!.targetTokenIds },
     ]);
@@ -117,13 +154,16 @@ describe('LocalTrainerBackend objective', () => {
     const { path } = await backend.saveState('step-1');
     await backend.forwardBackward(data, config);
     await backend.optimStep({ learningRate: 1e-2 });
-    const continued = new Map([...backend.parameters].map(([name, value]) => [name, Float32Array.from(value.data as Float32Array)]));
+    const continued = new Map(
+      [...backend.parameters].map(([name, value]) => [name, Float32Array.from(value.data as Float32Array)]),
+    );
     const restored = await createBackend(99);
     await restored.loadState(path);
     expect(restored.step).toBe(1);
     await restored.forwardBackward(data, config);
     await restored.optimStep({ learningRate: 1e-2 });
-    for (const [name, value] of restored.parameters) expect(Array.from(value.data as Float32Array)).toEqual(Array.from(continued.get(name)!));
+    for (const [name, value] of restored.parameters)
+      expect(Array.from(value.data as Float32Array)).toEqual(Array.from(continued.get(name)!));
     await expect(restored.loadState(join(path, 'nope'))).rejects.toThrow(/state.json/);
   });
 });

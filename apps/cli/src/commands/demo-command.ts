@@ -1,11 +1,70 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError } from '@arpo/core';
 import type { Command } from '../command.js';
+import { defaultMainJobOptions, type MainJobOptions, runMainJob } from '../main-job/main-job.js';
+
+function positiveInteger(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) {
+    throw new InvalidArgumentError({
+      argument: `--${name}`,
+      message: `must be a non-negative integer, got '${value}'`,
+    });
+  }
+  return number;
+}
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run the main job on the embedded default (work in progress)',
-  usage: 'arpo demo [--seed N] [--out DIR]',
-  async run(_args, io) {
-    io.out('arpo demo: being assembled\n');
+  summary: 'The main job: SFT a small tool-using policy, evaluate, train it with ARPO, evaluate again',
+  usage:
+    'arpo demo [--algo arpo|grpo|dapo] [--seed N] [--out DIR] [--rl-steps N] [--sft-epochs N] [--train-tasks N] [--test-tasks N]',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        algo: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        'rl-steps': { type: 'string' },
+        'sft-epochs': { type: 'string' },
+        'train-tasks': { type: 'string' },
+        'test-tasks': { type: 'string' },
+      },
+      strict: true,
+    });
+    const algorithm = (values.algo ?? defaultMainJobOptions.algorithm) as MainJobOptions['algorithm'];
+    if (!['arpo', 'grpo', 'dapo'].includes(algorithm)) {
+      throw new InvalidArgumentError({
+        argument: '--algo',
+        message: `must be arpo, grpo or dapo, got '${algorithm}'`,
+      });
+    }
+    const seed = positiveInteger(values.seed, 'seed', defaultMainJobOptions.seed);
+    const directory = resolve(io.cwd, values.out ?? `runs/demo-${algorithm}-seed${seed}`);
+    io.out(
+      'ARPO.ts main job on the embedded default (in-process CPU training; no downloads).\n' +
+        'Pipeline: tasks -> teacher demonstrations -> BPE tokenizer -> SFT -> evaluation -> RL -> evaluation.\n\n',
+    );
+    const summary = await runMainJob({
+      ...defaultMainJobOptions,
+      algorithm,
+      seed,
+      directory,
+      rlSteps: positiveInteger(values['rl-steps'], 'rl-steps', defaultMainJobOptions.rlSteps),
+      sftEpochs: positiveInteger(values['sft-epochs'], 'sft-epochs', defaultMainJobOptions.sftEpochs),
+      trainTasks: positiveInteger(values['train-tasks'], 'train-tasks', defaultMainJobOptions.trainTasks),
+      testTasks: positiveInteger(values['test-tasks'], 'test-tasks', defaultMainJobOptions.testTasks),
+      log: (line) => io.out(`${line}\n`),
+    });
+    const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+    io.out(
+      `\nBefore RL: accuracy ${percent(summary.before.accuracy)}, tool use ${percent(summary.before.toolUse)}\n` +
+        `After ${summary.algorithm}: accuracy ${percent(summary.after.accuracy)}, tool use ${percent(summary.after.toolUse)}\n` +
+        `Total time ${summary.seconds.total.toFixed(0)} s. Run files: ${summary.directory}\n`,
+    );
     return 0;
   },
 };

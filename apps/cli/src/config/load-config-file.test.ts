@@ -25,7 +25,8 @@ function failure(run: () => unknown): ValidationError {
 
 describe('config files', () => {
   it('accepts comments and trailing commas', () => {
-    const text = '{\n  // which algorithm\n  "algorithm": "arpo",\n  "rollout": { "alpha": 0.5, "trajectories": 16, },\n}\n';
+    const text =
+      '{\n  // which algorithm\n  "algorithm": "arpo",\n  "rollout": { "alpha": 0.5, "trajectories": 16, },\n}\n';
     expect(parseConfigText({ text, source: 'a.json', schema })).toEqual({
       algorithm: 'arpo',
       rollout: { alpha: 0.5, trajectories: 16 },
@@ -33,7 +34,8 @@ describe('config files', () => {
   });
 
   it('names the file, line and field of a wrong value', () => {
-    const text = '{\n  "algorithm": "arpo",\n  "rollout": {\n    "alpha": 3,\n    "trajectories": 16\n  }\n}\n';
+    const text =
+      '{\n  "algorithm": "arpo",\n  "rollout": {\n    "alpha": 3,\n    "trajectories": 16\n  }\n}\n';
     const error = failure(() => parseConfigText({ text, source: 'runs/a.json', schema }));
     expect(error.field).toBe('rollout.alpha');
     expect(error.source).toBe('runs/a.json:4');
@@ -50,7 +52,9 @@ describe('config files', () => {
   });
 
   it('reports JSON syntax errors with line and column', () => {
-    const error = failure(() => parseConfigText({ text: '{\n  "algorithm": "arpo"\n  "rollout": {}\n}', source: 'c.json', schema }));
+    const error = failure(() =>
+      parseConfigText({ text: '{\n  "algorithm": "arpo"\n  "rollout": {}\n}', source: 'c.json', schema }),
+    );
     expect(error.source).toBe('c.json:3');
     expect(error.message).toMatch(/line 3 column 3: CommaExpected/);
   });

@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { type LazySchema, ValidationError, type ValidationIssue } from '@arpo/core';
-import { findNodeAtLocation, getNodeValue, type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import {
+  findNodeAtLocation,
+  getNodeValue,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from 'jsonc-parser';
 
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
@@ -35,7 +42,12 @@ export async function loadConfigFile<T>(path: string, schema: LazySchema<T>): Pr
     throw new ValidationError({
       subject: schema.subject,
       source: path,
-      issues: [{ path: [], message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})` }],
+      issues: [
+        {
+          path: [],
+          message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        },
+      ],
       cause: error,
     });
   }
@@ -55,7 +67,10 @@ export function parseConfigText<T>(options: { text: string; source: string; sche
       source: `${source}:${where.line}`,
       issues: syntaxErrors.map((error) => {
         const at = lineAndColumn(text, error.offset);
-        return { path: [], message: `JSON syntax error at line ${at.line} column ${at.column}: ${printParseErrorCode(error.error)}` };
+        return {
+          path: [],
+          message: `JSON syntax error at line ${at.line} column ${at.column}: ${printParseErrorCode(error.error)}`,
+        };
       }),
     });
   }
@@ -67,5 +82,10 @@ export function parseConfigText<T>(options: { text: string; source: string; sche
     return { path, message: `${issue.message} (line ${line})` };
   });
   const firstLine = /\(line (\d+)\)$/.exec(issues[0]?.message ?? '')?.[1] ?? '1';
-  throw new ValidationError({ subject: schema.subject, source: `${source}:${firstLine}`, issues, cause: result.error });
+  throw new ValidationError({
+    subject: schema.subject,
+    source: `${source}:${firstLine}`,
+    issues,
+    cause: result.error,
+  });
 }

@@ -333,9 +333,9 @@ export class NativePolicy implements Policy {
       }
     });
     const initialLogits = new Float32Array(sequences.length * vocabularySize);
-    owner.forEach((requestIndex, row) =>
-      initialLogits.set(promptLogits[requestIndex] as Float32Array, row * vocabularySize),
-    );
+    owner.forEach((requestIndex, row) => {
+      initialLogits.set(promptLogits[requestIndex] as Float32Array, row * vocabularySize);
+    });
     let cache = BatchKeyValues.gather(
       owner.map((requestIndex) => ({ cache: promptCaches[requestIndex] as BatchKeyValues, row: 0 })),
       this.shape(),

@@ -1,9 +1,16 @@
-import { type JsonSchema, lazySchema, parse, type Tool, type ToolExecuteOptions, type ToolResult } from '@arpo/core';
 import {
+  type JsonSchema,
+  lazySchema,
+  parse,
+  type Tool,
+  type ToolExecuteOptions,
+  type ToolResult,
+} from '@arpo/core';
+import {
+  newQuickJSWASMModule,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSWASMModule,
-  newQuickJSWASMModule,
 } from 'quickjs-emscripten';
 import { z } from 'zod';
 import { codeInputSchema, readCodeInput } from '../limits/code-input.js';
@@ -75,14 +82,21 @@ export function createJavaScriptTool(options: JavaScriptToolOptions = {}): JavaS
   let modulePromise: Promise<QuickJSWASMModule> | undefined;
   let closed = false;
 
-  const outcome = (parts: Pick<CodeRunOutcome, 'status' | 'stdout' | 'message' | 'durationMs'>): CodeRunOutcome => ({
+  const outcome = (
+    parts: Pick<CodeRunOutcome, 'status' | 'stdout' | 'message' | 'durationMs'>,
+  ): CodeRunOutcome => ({
     ...parts,
     stderr: '',
     stdoutLimit: outputLimit,
     stderrLimit: outputLimit,
   });
 
-  function run(module: QuickJSWASMModule, code: string, timeoutMs: number, signal?: AbortSignal): CodeRunOutcome {
+  function run(
+    module: QuickJSWASMModule,
+    code: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): CodeRunOutcome {
     const started = performance.now();
     const deadline = started + timeoutMs;
     const output = new OutputCap(outputLimit);
@@ -108,23 +122,51 @@ export function createJavaScriptTool(options: JavaScriptToolOptions = {}): JavaS
             text.dispose();
           }
         };
-        installConsole(context, (line) => {
-          if (!output.append(`${line}\n`)) throw new OutputLimitSignal();
-        }, format);
+        installConsole(
+          context,
+          (line) => {
+            if (!output.append(`${line}\n`)) throw new OutputLimitSignal();
+          },
+          format,
+        );
         const result = context.evalCode(code, 'code.js');
         const durationMs = () => performance.now() - started;
         if (result.error) {
-          const error = context.dump(result.error) as { name?: string; message?: string; stack?: string } | string;
+          const error = context.dump(result.error) as
+            | { name?: string; message?: string; stack?: string }
+            | string;
           result.error.dispose();
           formatter.dispose();
-          if (output.overflowed) return outcome({ status: 'output-limit', stdout: output.text, message: '', durationMs: durationMs() });
+          if (output.overflowed)
+            return outcome({
+              status: 'output-limit',
+              stdout: output.text,
+              message: '',
+              durationMs: durationMs(),
+            });
           if (stoppedBy === 'timeout') {
-            return outcome({ status: 'timeout', stdout: output.text, message: `the code ran longer than ${timeoutMs} ms and was stopped`, durationMs: durationMs() });
+            return outcome({
+              status: 'timeout',
+              stdout: output.text,
+              message: `the code ran longer than ${timeoutMs} ms and was stopped`,
+              durationMs: durationMs(),
+            });
           }
-          if (stoppedBy === 'aborted') return outcome({ status: 'aborted', stdout: output.text, message: 'the call was aborted', durationMs: durationMs() });
+          if (stoppedBy === 'aborted')
+            return outcome({
+              status: 'aborted',
+              stdout: output.text,
+              message: 'the call was aborted',
+              durationMs: durationMs(),
+            });
           const text = describeError(error);
           if (/out of memory/i.test(text)) {
-            return outcome({ status: 'memory-limit', stdout: output.text, message: `${text}: the code exceeded the ${memoryLimitBytes / 1024 / 1024} MiB heap cap`, durationMs: durationMs() });
+            return outcome({
+              status: 'memory-limit',
+              stdout: output.text,
+              message: `${text}: the code exceeded the ${memoryLimitBytes / 1024 / 1024} MiB heap cap`,
+              durationMs: durationMs(),
+            });
           }
           return outcome({ status: 'error', stdout: output.text, message: text, durationMs: durationMs() });
         }
@@ -136,7 +178,12 @@ export function createJavaScriptTool(options: JavaScriptToolOptions = {}): JavaS
           formatter.dispose();
         }
         if (output.overflowed || (shown !== '' && !output.append(shown))) {
-          return outcome({ status: 'output-limit', stdout: output.text, message: '', durationMs: durationMs() });
+          return outcome({
+            status: 'output-limit',
+            stdout: output.text,
+            message: '',
+            durationMs: durationMs(),
+          });
         }
         return outcome({ status: 'ok', stdout: output.text, message: '', durationMs: durationMs() });
       } finally {
@@ -155,10 +202,24 @@ export function createJavaScriptTool(options: JavaScriptToolOptions = {}): JavaS
       const code = readCodeInput(input, { toolName: name, maxCodeLength });
       if (!code.ok) return code.result;
       if (executeOptions.signal?.aborted) {
-        return codeRunResult(outcome({ status: 'aborted', stdout: '', message: 'the call was aborted before it started', durationMs: 0 }));
+        return codeRunResult(
+          outcome({
+            status: 'aborted',
+            stdout: '',
+            message: 'the call was aborted before it started',
+            durationMs: 0,
+          }),
+        );
       }
       if (closed) {
-        return codeRunResult(outcome({ status: 'unavailable', stdout: '', message: 'the JavaScript tool is closed', durationMs: 0 }));
+        return codeRunResult(
+          outcome({
+            status: 'unavailable',
+            stdout: '',
+            message: 'the JavaScript tool is closed',
+            durationMs: 0,
+          }),
+        );
       }
       modulePromise ??= newQuickJSWASMModule();
       let module: QuickJSWASMModule;
@@ -166,16 +227,32 @@ export function createJavaScriptTool(options: JavaScriptToolOptions = {}): JavaS
         module = await modulePromise;
       } catch (error) {
         modulePromise = undefined;
-        return codeRunResult(outcome({ status: 'unavailable', stdout: '', message: `QuickJS failed to load: ${(error as Error).message}`, durationMs: 0 }));
+        return codeRunResult(
+          outcome({
+            status: 'unavailable',
+            stdout: '',
+            message: `QuickJS failed to load: ${(error as Error).message}`,
+            durationMs: 0,
+          }),
+        );
       }
       try {
-        return codeRunResult(run(module, code.code, executeOptions.timeoutMs ?? defaultTimeoutMs, executeOptions.signal));
+        return codeRunResult(
+          run(module, code.code, executeOptions.timeoutMs ?? defaultTimeoutMs, executeOptions.signal),
+        );
       } catch (error) {
         // A host-level failure (the WebAssembly stack overflowing) may leave the engine inconsistent: start a
         // new instance next call.
         modulePromise = undefined;
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        return codeRunResult(outcome({ status: 'error', stdout: '', message: `the JavaScript engine failed (${message}); it was reset`, durationMs: 0 }));
+        return codeRunResult(
+          outcome({
+            status: 'error',
+            stdout: '',
+            message: `the JavaScript engine failed (${message}); it was reset`,
+            durationMs: 0,
+          }),
+        );
       }
     },
     async close() {
@@ -207,14 +284,19 @@ function describeError(error: unknown): string {
 }
 
 /** Adds `console.log/info/warn/error/debug`, all writing one line of space-joined formatted arguments. */
-function installConsole(context: QuickJSContext, write: (line: string) => void, format: (handle: QuickJSHandle) => string): void {
+function installConsole(
+  context: QuickJSContext,
+  write: (line: string) => void,
+  format: (handle: QuickJSHandle) => string,
+): void {
   const consoleObject = context.newObject();
   for (const method of ['log', 'info', 'warn', 'error', 'debug']) {
     const fn = context.newFunction(method, (...args) => {
       try {
         write(args.map(format).join(' '));
       } catch (error) {
-        if (error instanceof OutputLimitSignal) return { error: context.newError('console output limit exceeded') };
+        if (error instanceof OutputLimitSignal)
+          return { error: context.newError('console output limit exceeded') };
         throw error;
       }
       return context.undefined;

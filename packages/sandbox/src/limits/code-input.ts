@@ -15,11 +15,16 @@ export type CodeInput = { ok: true; code: string } | { ok: false; result: ToolRe
  * Reads the code out of a tool input: a bare string, or `{ code: string }`. Anything else, empty code and code
  * longer than `maxCodeLength` become `invalid-input` tool errors naming what is wrong.
  */
-export function readCodeInput(input: unknown, options: { toolName: string; maxCodeLength: number }): CodeInput {
+export function readCodeInput(
+  input: unknown,
+  options: { toolName: string; maxCodeLength: number },
+): CodeInput {
   let code: unknown = input;
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     if (!('code' in input)) {
-      return invalid(`${options.toolName}: input must be a string or an object { code: string }; 'code' is missing`);
+      return invalid(
+        `${options.toolName}: input must be a string or an object { code: string }; 'code' is missing`,
+      );
     }
     code = (input as { code: unknown }).code;
   }

@@ -48,6 +48,15 @@ describe('createArpoTagProtocol', () => {
     });
   });
 
+  it('tidies code bodies (fence, indentation) unless told to keep them verbatim', () => {
+    const turn = '<python>\n```python\n    x = 2\n    print(x)\n```\n</python>';
+    expect(only(protocol.parse(turn, { tools }))).toMatchObject({ input: { code: 'x = 2\nprint(x)' } });
+    const verbatim = createArpoTagProtocol({ tidyBody: false });
+    expect(only(verbatim.parse('<search> q </search>', { tools }))).toMatchObject({
+      input: { query: ' q ' },
+    });
+  });
+
   it('takes the first complete call, where generation should have stopped', () => {
     const turn = '<search>first</search> <result>hallucinated</result> <python>print(1)</python>';
     expect(only(protocol.parse(turn, { tools }))).toMatchObject({

@@ -8,6 +8,7 @@ import {
 } from '@arpo/core';
 import { type CallBudget, type CallLimits, createCallBudget } from './call-budget.js';
 import { formatToolError } from './format-tool-error.js';
+import { tidyTagBody } from './tidy-tag-body.js';
 import { toolInputFromText } from './tool-input-from-text.js';
 
 export interface ArpoTagProtocolOptions {
@@ -31,8 +32,11 @@ export interface ArpoTagProtocolOptions {
   formatError?: (error: ToolErrorInfo) => string;
   /** Input field that receives a tag's body, by tool name. Default: read from the tool's input schema. */
   inputFields?: Readonly<Record<string, string>>;
-  /** Trim whitespace around a tag's body (the reference strips queries and code). Default true. */
-  trimBody?: boolean;
+  /**
+   * Tidy a tag's body before it becomes the input (default true): blank lines around it dropped, one Markdown
+   * code fence unwrapped, common indentation removed (see `tidyTagBody`). `false` passes the body verbatim.
+   */
+  tidyBody?: boolean;
   /**
    * Report a complete `<foo>…</foo>` pair outside `<think>` whose tag is neither a call tag nor a text tag as an
    * `unknown-tool` call (for example `<bash>ls</bash>`), so the model learns it does not exist. Default true.
@@ -121,7 +125,7 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
   }
   const resultPrefix = options.resultPrefix ?? ' ';
   const formatError = options.formatError ?? formatToolError;
-  const trimBody = options.trimBody ?? true;
+  const tidyBody = options.tidyBody ?? true;
   const reportUnknownTags = options.reportUnknownTags ?? true;
   const callTags = [...tags.keys()];
   const closingTags = new Map(callTags.map((tag) => [`</${tag}>`, tag]));
@@ -174,7 +178,7 @@ export function createArpoTagProtocol(options: ArpoTagProtocolOptions = {}): Arp
           ];
         }
       }
-      const content = trimBody ? body.trim() : body;
+      const content = tidyBody ? tidyTagBody(body) : body;
       if (content.trim() === '') {
         return [
           malformed(

@@ -2,7 +2,14 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type JsonSchema, lazySchema, parse, type Tool, type ToolExecuteOptions, type ToolResult } from '@arpo/core';
+import {
+  type JsonSchema,
+  lazySchema,
+  parse,
+  type Tool,
+  type ToolExecuteOptions,
+  type ToolResult,
+} from '@arpo/core';
 import { z } from 'zod';
 import { codeInputSchema, readCodeInput } from '../limits/code-input.js';
 import { type CodeRunOutcome, type CodeRunStatus, codeRunResult } from '../limits/code-result.js';
@@ -60,11 +67,16 @@ function resolveInterpreter(pythonPath: string): Promise<string> {
   let resolved = resolvedInterpreters.get(pythonPath);
   if (!resolved) {
     resolved = new Promise<string>((resolve, reject) => {
-      execFile(pythonPath, ['-c', 'import sys; print(sys.executable)'], { timeout: 30_000 }, (error, stdout) => {
-        const path = stdout.trim();
-        if (error || path === '') reject(error ?? new Error(`${pythonPath} printed no sys.executable`));
-        else resolve(path);
-      });
+      execFile(
+        pythonPath,
+        ['-c', 'import sys; print(sys.executable)'],
+        { timeout: 30_000 },
+        (error, stdout) => {
+          const path = stdout.trim();
+          if (error || path === '') reject(error ?? new Error(`${pythonPath} printed no sys.executable`));
+          else resolve(path);
+        },
+      );
     });
     resolvedInterpreters.set(pythonPath, resolved);
     resolved.catch(() => resolvedInterpreters.delete(pythonPath));
@@ -155,12 +167,20 @@ export function createHostPythonTool(options: HostPythonToolOptions = {}): HostP
       const durationMs = performance.now() - started;
       const streams = { ...base, stdout: stdout.text, stderr: stderr.text, durationMs };
       if (stopReason === 'timeout') {
-        return { ...streams, status: 'timeout', message: `the code ran longer than ${timeoutMs} ms and was killed` };
+        return {
+          ...streams,
+          status: 'timeout',
+          message: `the code ran longer than ${timeoutMs} ms and was killed`,
+        };
       }
       if (stopReason === 'aborted') return { ...streams, status: 'aborted', message: 'the call was aborted' };
       if (stopReason === 'output-limit') return { ...streams, status: 'output-limit', message: '' };
       if (exit.signal === 'SIGXCPU') {
-        return { ...streams, status: 'timeout', message: `the code used more than ${limits.cpuSeconds} s of CPU time` };
+        return {
+          ...streams,
+          status: 'timeout',
+          message: `the code used more than ${limits.cpuSeconds} s of CPU time`,
+        };
       }
       let reported: [string, string] | undefined;
       try {
@@ -170,7 +190,11 @@ export function createHostPythonTool(options: HostPythonToolOptions = {}): HostP
       }
       if (!reported) {
         const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
-        return { ...streams, status: 'error', message: `the Python process ended with ${how} before finishing` };
+        return {
+          ...streams,
+          status: 'error',
+          message: `the Python process ended with ${how} before finishing`,
+        };
       }
       const [kind, message] = reported;
       if (kind === 'ok') return { ...streams, status: 'ok', message: '' };
@@ -216,7 +240,11 @@ export function createHostPythonTool(options: HostPythonToolOptions = {}): HostP
           durationMs: 0,
         });
       }
-      const outcome = await runProcess(code.code, executeOptions.timeoutMs ?? defaultTimeoutMs, executeOptions.signal);
+      const outcome = await runProcess(
+        code.code,
+        executeOptions.timeoutMs ?? defaultTimeoutMs,
+        executeOptions.signal,
+      );
       return codeRunResult(outcome);
     },
     async close() {

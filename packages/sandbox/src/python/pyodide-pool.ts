@@ -132,9 +132,13 @@ export class PyodidePool {
         resolve(this.outcome({ status, stdout: '', stderr: '', message, durationMs: 0 }));
       if (options.signal?.aborted) return fail('aborted', 'the call was aborted before it started');
       if (this.closed) return fail('unavailable', 'the Python sandbox is closed');
-      if (this.startupError) return fail('unavailable', `the Python sandbox failed to start: ${this.startupError.message}`);
+      if (this.startupError)
+        return fail('unavailable', `the Python sandbox failed to start: ${this.startupError.message}`);
       if (this.queue.length >= this.limits.maxQueueLength && this.idle.length === 0) {
-        return fail('unavailable', `the Python sandbox queue is full (${this.limits.maxQueueLength} calls waiting)`);
+        return fail(
+          'unavailable',
+          `the Python sandbox queue is full (${this.limits.maxQueueLength} calls waiting)`,
+        );
       }
       const request: RunRequest = {
         code,
@@ -165,7 +169,13 @@ export class PyodidePool {
     for (const request of this.queue.splice(0)) {
       if (request.onAbort) request.signal?.removeEventListener('abort', request.onAbort);
       request.resolve(
-        this.outcome({ status: 'unavailable', stdout: '', stderr: '', message: 'the Python sandbox was closed', durationMs: 0 }),
+        this.outcome({
+          status: 'unavailable',
+          stdout: '',
+          stderr: '',
+          message: 'the Python sandbox was closed',
+          durationMs: 0,
+        }),
       );
     }
     const terminations = [...this.slots].map((slot) => {
@@ -252,7 +262,9 @@ export class PyodidePool {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the Python worker exited with code ${code} while starting`)));
+      worker.once('exit', (code) =>
+        reject(new Error(`the Python worker exited with code ${code} while starting`)),
+      );
     }).catch((error: unknown) => {
       this.slots.delete(slot);
       void worker.terminate();
@@ -291,7 +303,8 @@ export class PyodidePool {
   /** Wires a ready worker's result and crash handling, then offers it to the queue. */
   private attach(slot: Slot): void {
     slot.worker.on('message', (message: PyodideWorkerMessage) => {
-      if (message.type === 'result' && slot.current?.id === message.id) slot.current.finish('raw', message.result);
+      if (message.type === 'result' && slot.current?.id === message.id)
+        slot.current.finish('raw', message.result);
     });
     slot.worker.on('error', (error: Error & { code?: string }) => {
       const status = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory-limit' : 'unavailable';
@@ -436,9 +449,14 @@ export class PyodidePool {
         };
       case 'interrupted':
         if (stopReason === 'timeout') {
-          return keep({ ...parts, status: 'timeout', message: `the code ran longer than ${timeoutMs} ms and was stopped` });
+          return keep({
+            ...parts,
+            status: 'timeout',
+            message: `the code ran longer than ${timeoutMs} ms and was stopped`,
+          });
         }
-        if (stopReason === 'aborted') return keep({ ...parts, status: 'aborted', message: 'the call was aborted' });
+        if (stopReason === 'aborted')
+          return keep({ ...parts, status: 'aborted', message: 'the call was aborted' });
         return keep({ ...parts, status: 'error', message: 'KeyboardInterrupt' });
       default:
         return {

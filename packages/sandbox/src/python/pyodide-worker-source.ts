@@ -33,7 +33,7 @@ export interface PyodideWorkerRequest {
   tracebackLines: number;
 }
 
-export const pyodideWorkerSource: string = String.raw`
+export const pyodideWorkerSource: string = `
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const data = workerData;

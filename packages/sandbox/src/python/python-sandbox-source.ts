@@ -124,7 +124,8 @@ function fill(source: string): string {
 }
 
 /** Objects user code can reach (stream, finder, recursion-limit wrapper). They hold no policy state. */
-export const pythonExposedSource: string = fill(String.raw`# Objects user code can reach (sys.stdout, sys.meta_path, sys.setrecursionlimit). Nothing here may hold
+export const pythonExposedSource: string =
+  fill(`# Objects user code can reach (sys.stdout, sys.meta_path, sys.setrecursionlimit). Nothing here may hold
 # state the sandbox relies on: the policy lives in a separate namespace that user code cannot reach.
 
 
@@ -224,7 +225,8 @@ def refuse_builtin(spec, *args):
 `);
 
 /** The policy (audit hook, lockdown) and the per-call runner. Run in a namespace user code cannot reach. */
-export const pythonRunnerSource: string = fill(String.raw`# The sandbox policy and the per-call runner. This namespace is referenced only from JavaScript (the runner
+export const pythonRunnerSource: string =
+  fill(String.raw`# The sandbox policy and the per-call runner. This namespace is referenced only from JavaScript (the runner
 # proxy) and from the audit hook, never from an object user code can reach, and frames are unreachable from
 # user code (the hook refuses every way to get one), so user code cannot change the policy.
 import ast

@@ -1,4 +1,11 @@
-import { type JsonSchema, lazySchema, parse, type Tool, type ToolExecuteOptions, type ToolResult } from '@arpo/core';
+import {
+  type JsonSchema,
+  lazySchema,
+  parse,
+  type Tool,
+  type ToolExecuteOptions,
+  type ToolResult,
+} from '@arpo/core';
 import { z } from 'zod';
 import { codeInputSchema, readCodeInput } from '../limits/code-input.js';
 import { codeRunResult } from '../limits/code-result.js';
@@ -18,11 +25,13 @@ export interface PythonTool extends Tool<unknown> {
   close(): Promise<void>;
 }
 
-const pythonToolOptionsSchema = lazySchema<PythonToolOptions>('Python tool options', () =>
-  z.strictObject({
-    ...codeToolOptionsShape(),
-    pool: pyodidePoolOptionsSchema.schema.optional(),
-  }) as unknown as z.ZodType<PythonToolOptions>,
+const pythonToolOptionsSchema = lazySchema<PythonToolOptions>(
+  'Python tool options',
+  () =>
+    z.strictObject({
+      ...codeToolOptionsShape(),
+      pool: pyodidePoolOptionsSchema.schema.optional(),
+    }) as unknown as z.ZodType<PythonToolOptions>,
 );
 
 const defaultDescription =

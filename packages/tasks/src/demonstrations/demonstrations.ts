@@ -64,14 +64,16 @@ async function arithmeticTurns(
       { role: 'model', text: `<think>I can do this in my head.</think>\n<answer>\\boxed{${guess}}</answer>` },
     ];
   }
-  const output = (await python(`print(${expression})`)).trim();
+  // The tool turn shows the output exactly as the tool returns it (what a rollout appends); the answer is trimmed.
+  const raw = await python(`print(${expression})`);
+  const output = raw.trim();
   const answer = imperfect ? perturb(output, random) : output;
   return [
     {
       role: 'model',
       text: `<think>I will compute it with python.</think>\n<python>print(${expression})</python>`,
     },
-    { role: 'tool', text: format(output) },
+    { role: 'tool', text: format(raw) },
     { role: 'model', text: `\n<think>The result is ${answer}.</think>\n<answer>\\boxed{${answer}}</answer>` },
   ];
 }
@@ -84,7 +86,7 @@ async function multiHopTurns(task: Task, options: DemonstrationOptions, imperfec
   const person = String(task.metadata?.person ?? '');
   const search = requireRunner(options.tools.search, 'search');
   const format = options.formatResult ?? defaultFormatResult;
-  const first = (await search(person)).trim();
+  const first = await search(person);
   const escaped = person.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const city =
     firstMention(first, new RegExp(`${escaped} was born in ([A-Z][a-z]+)`)) ?? String(task.metadata?.city);
@@ -103,7 +105,7 @@ async function multiHopTurns(task: Task, options: DemonstrationOptions, imperfec
     });
     return turns;
   }
-  const second = (await search(city)).trim();
+  const second = await search(city);
   const cityPattern = new RegExp(`${city} is located in ([A-Z][a-z]+)`);
   const country = firstMention(second, cityPattern) ?? task.references[0] ?? '';
   turns.push(

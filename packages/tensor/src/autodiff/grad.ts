@@ -1,6 +1,6 @@
-import type { SymbolicTensor } from '../graph/graph.js';
-import { isFloatType } from '../graph/dtype.js';
 import { GradientError } from '../errors/gradient-error.js';
+import { isFloatType } from '../graph/dtype.js';
+import type { SymbolicTensor } from '../graph/graph.js';
 import { add } from '../ops/elementwise.js';
 import { fullLike, zerosLike } from '../ops/shape-ops.js';
 
@@ -27,10 +27,14 @@ export function grad(
       throw new GradientError({ op: 'grad', detail: `'${tensor.name}' belongs to another graph` });
     }
     if (!isFloatType(tensor.dtype)) {
-      throw new GradientError({ op: 'grad', detail: `'${tensor.name}' has dtype ${tensor.dtype}; only floats have gradients` });
+      throw new GradientError({
+        op: 'grad',
+        detail: `'${tensor.name}' has dtype ${tensor.dtype}; only floats have gradients`,
+      });
     }
   }
-  if (!isFloatType(loss.dtype)) throw new GradientError({ op: 'grad', detail: `loss has dtype ${loss.dtype}` });
+  if (!isFloatType(loss.dtype))
+    throw new GradientError({ op: 'grad', detail: `loss has dtype ${loss.dtype}` });
   if (!options.outputGradient && loss.rank !== 0 && loss.shape.some((dim) => dim !== 1)) {
     throw new GradientError({
       op: 'grad',

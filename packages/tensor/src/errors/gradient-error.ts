@@ -11,7 +11,12 @@ export class GradientError extends ArpoError {
   readonly op: string;
 
   constructor(options: { op: string; detail: string; cause?: unknown }) {
-    super({ name, code: 'gradient-undefined', message: `${options.op}: ${options.detail}`, cause: options.cause });
+    super({
+      name,
+      code: 'gradient-undefined',
+      message: `${options.op}: ${options.detail}`,
+      cause: options.cause,
+    });
     this.op = options.op;
   }
 

@@ -28,7 +28,9 @@ export function readFloat(attributes: Attributes, name: string, fallback: number
 
 export function readInts(attributes: Attributes, name: string): readonly number[] | undefined {
   const attribute = attributes[name];
-  return attribute && (attribute.type === 'ints' || attribute.type === 'floats') ? attribute.value : undefined;
+  return attribute && (attribute.type === 'ints' || attribute.type === 'floats')
+    ? attribute.value
+    : undefined;
 }
 
 export function readString(attributes: Attributes, name: string, fallback: string): string {

@@ -46,7 +46,9 @@ export function dataTypeOfArray(array: TensorArray): DataType {
 }
 
 /** onnxruntime-common's type names for our data types. */
-export const ortTypeName: Readonly<Record<DataType, 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8'>> = {
+export const ortTypeName: Readonly<
+  Record<DataType, 'float32' | 'float64' | 'int32' | 'int64' | 'bool' | 'uint8'>
+> = {
   float32: 'float32',
   float64: 'float64',
   int32: 'int32',

@@ -105,10 +105,21 @@ export class Graph {
         shapes: [shape],
       });
     }
-    const key = data.length <= 16 ? `${dtype}|${shape.join(',')}|${Array.from(data as ArrayLike<unknown>).join(',')}` : undefined;
+    const key =
+      data.length <= 16
+        ? `${dtype}|${shape.join(',')}|${Array.from(data as ArrayLike<unknown>).join(',')}`
+        : undefined;
     const cached = key === undefined ? undefined : this.constantCache.get(key);
     if (cached) return cached;
-    const tensor = new SymbolicTensor(this, this.uniqueName('const'), dtype, shape, 'constant', undefined, data);
+    const tensor = new SymbolicTensor(
+      this,
+      this.uniqueName('const'),
+      dtype,
+      shape,
+      'constant',
+      undefined,
+      data,
+    );
     if (key !== undefined) this.constantCache.set(key, tensor);
     return tensor;
   }
@@ -137,7 +148,13 @@ export class Graph {
     });
     const id = this.nodeList.length;
     const outputs: SymbolicTensor[] = [];
-    const node: GraphNode = { id, definition: options.definition, inputs: options.inputs, attributes, outputs };
+    const node: GraphNode = {
+      id,
+      definition: options.definition,
+      inputs: options.inputs,
+      attributes,
+      outputs,
+    };
     for (const spec of specs) {
       outputs.push(new SymbolicTensor(this, this.uniqueName('v'), spec.dtype, spec.shape, 'value', node));
     }
@@ -157,7 +174,10 @@ export class Graph {
 
   private declareInput(name: string, dtype: DataType, shape: Shape, kind: TensorKind): SymbolicTensor {
     if (this.usedNames.has(name) || /^(v|const)\d+$/.test(name)) {
-      throw new InvalidArgumentError({ argument: 'name', message: `graph '${this.name}' already has a value '${name}'` });
+      throw new InvalidArgumentError({
+        argument: 'name',
+        message: `graph '${this.name}' already has a value '${name}'`,
+      });
     }
     for (const dim of shape) checkDim(dim, name, shape);
     this.usedNames.add(name);
@@ -175,7 +195,11 @@ export class Graph {
 
 function checkDim(dim: Dim, name: string, shape: Shape): void {
   if (typeof dim === 'number' ? !Number.isInteger(dim) || dim < 0 : dim.length === 0) {
-    throw new TensorShapeError({ op: `input '${name}'`, detail: `invalid dimension '${dim}'`, shapes: [shape] });
+    throw new TensorShapeError({
+      op: `input '${name}'`,
+      detail: `invalid dimension '${dim}'`,
+      shapes: [shape],
+    });
   }
 }
 
@@ -191,7 +215,11 @@ function toTypedArray(value: TensorArray | number | readonly number[], dtype: Da
   if (ArrayBuffer.isView(value)) {
     const actual = inferConstantType(value);
     if (actual !== dtype && !(actual === 'uint8' && dtype === 'bool')) {
-      throw new TensorDtypeError({ op: 'constant', detail: 'typed array does not match dtype', dtypes: [actual, dtype] });
+      throw new TensorDtypeError({
+        op: 'constant',
+        detail: 'typed array does not match dtype',
+        dtypes: [actual, dtype],
+      });
     }
     return value;
   }
@@ -203,4 +231,3 @@ function toTypedArray(value: TensorArray | number | readonly number[], dtype: Da
   }
   return data;
 }
-

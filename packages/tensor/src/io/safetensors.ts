@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import type { DataType, TensorArray } from '../graph/dtype.js';
 import { SafetensorsFormatError } from '../errors/safetensors-format-error.js';
+import type { DataType, TensorArray } from '../graph/dtype.js';
 import type { TensorValue } from '../runtime/compiled-graph.js';
 
 /** Tensors by name plus string metadata (`__metadata__`), as stored in a .safetensors file. */
@@ -10,7 +10,25 @@ export interface SafetensorsContent {
   metadata: Record<string, string>;
 }
 
-const codes: Record<DataType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64', uint8: 'U8', bool: 'BOOL' };
+const codes: Record<DataType, string> = {
+  float32: 'F32',
+  float64: 'F64',
+  int32: 'I32',
+  int64: 'I64',
+  uint8: 'U8',
+  bool: 'BOOL',
+};
+
+const elementSizes: Record<string, number> = {
+  F32: 4,
+  F64: 8,
+  I32: 4,
+  I64: 8,
+  U8: 1,
+  BOOL: 1,
+  F16: 2,
+  BF16: 2,
+};
 
 function dtypeOf(data: TensorArray): DataType {
   if (data instanceof Float32Array) return 'float32';
@@ -21,7 +39,10 @@ function dtypeOf(data: TensorArray): DataType {
 }
 
 /** Encodes tensors to safetensors bytes (little-endian, header padded to 8 bytes). */
-export function encodeSafetensors(tensors: ReadonlyMap<string, TensorValue>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, TensorValue>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -29,9 +50,16 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, TensorValue>, met
   for (const [name, tensor] of entries) {
     const size = tensor.shape.reduce((a, b) => a * b, 1);
     if (size !== tensor.data.length) {
-      throw new SafetensorsFormatError({ path: name, detail: `shape [${tensor.shape.join(', ')}] does not hold ${tensor.data.length} values` });
+      throw new SafetensorsFormatError({
+        path: name,
+        detail: `shape [${tensor.shape.join(', ')}] does not hold ${tensor.data.length} values`,
+      });
     }
-    header[name] = { dtype: codes[dtypeOf(tensor.data)], shape: tensor.shape, data_offsets: [offset, offset + tensor.data.byteLength] };
+    header[name] = {
+      dtype: codes[dtypeOf(tensor.data)],
+      shape: tensor.shape,
+      data_offsets: [offset, offset + tensor.data.byteLength],
+    };
     offset += tensor.data.byteLength;
   }
   let headerText = JSON.stringify(header);
@@ -68,7 +96,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
   if (8 + headerLength > bytes.length) fail(`header length ${headerLength} exceeds the file`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8')) as Record<string, unknown>;
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLength)).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   } catch (error) {
     throw new SafetensorsFormatError({ path: source, detail: 'header is not JSON', cause: error });
   }
@@ -80,13 +111,24 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (!Array.isArray(shape) || !Array.isArray(offsets) || offsets.length !== 2) fail(`tensor '${name}' has a malformed entry`);
+    const {
+      dtype,
+      shape,
+      data_offsets: offsets,
+    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    if (!Array.isArray(shape) || !Array.isArray(offsets) || offsets.length !== 2)
+      fail(`tensor '${name}' has a malformed entry`);
     const [begin, end] = offsets;
-    if (begin < 0 || end < begin || dataStart + end > bytes.length) fail(`tensor '${name}' lies outside the file`);
+    if (begin < 0 || end < begin || dataStart + end > bytes.length)
+      fail(`tensor '${name}' lies outside the file`);
     // A copy, aligned at 0: Buffer#slice (readFile returns a Buffer) would be a view into a shared pool.
     const raw = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
     const size = shape.reduce((a, b) => a * b, 1);
+    const elementBytes = elementSizes[dtype];
+    if (elementBytes === undefined) return fail(`tensor '${name}' has unsupported dtype ${dtype}`);
+    if (raw.byteLength !== size * elementBytes) {
+      fail(`tensor '${name}': ${raw.byteLength} bytes do not match shape [${shape.join(', ')}] of ${dtype}`);
+    }
     let data: TensorArray;
     switch (dtype) {
       case 'F32':
@@ -119,9 +161,6 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
       }
       default:
         return fail(`tensor '${name}' has unsupported dtype ${dtype}`);
-    }
-    if (data.byteLength > raw.byteLength || (dtype !== 'F16' && dtype !== 'BF16' && data.byteLength !== raw.byteLength)) {
-      fail(`tensor '${name}': ${raw.byteLength} bytes do not match shape [${shape.join(', ')}] of ${dtype}`);
     }
     tensors.set(name, { data, shape });
   }

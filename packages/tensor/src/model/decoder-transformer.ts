@@ -3,7 +3,11 @@ import type { Graph, SymbolicTensor } from '../graph/graph.js';
 import type { Dim } from '../graph/shape.js';
 import * as ops from '../ops/index.js';
 import type { TensorValue } from '../runtime/compiled-graph.js';
-import { type ResolvedTransformerConfig, resolveTransformerConfig, type TransformerConfig } from './transformer-config.js';
+import {
+  type ResolvedTransformerConfig,
+  resolveTransformerConfig,
+  type TransformerConfig,
+} from './transformer-config.js';
 
 export interface ParameterSpec {
   readonly name: string;
@@ -82,7 +86,8 @@ export class DecoderTransformer {
       { name: 'final_ln.weight', shape: [modelDim], decay: false },
       { name: 'final_ln.bias', shape: [modelDim], decay: false },
     );
-    if (!this.config.tieEmbeddings) specs.push({ name: 'head.weight', shape: [modelDim, vocabSize], decay: true });
+    if (!this.config.tieEmbeddings)
+      specs.push({ name: 'head.weight', shape: [modelDim, vocabSize], decay: true });
     return specs;
   }
 
@@ -102,10 +107,15 @@ export class DecoderTransformer {
     for (const spec of this.parameterSpecs()) {
       const size = spec.shape.reduce((a, b) => a * b, 1);
       const data = this.config.dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
-      if (spec.name.endsWith('ln1.weight') || spec.name.endsWith('ln2.weight') || spec.name === 'final_ln.weight') {
+      if (
+        spec.name.endsWith('ln1.weight') ||
+        spec.name.endsWith('ln2.weight') ||
+        spec.name === 'final_ln.weight'
+      ) {
         data.fill(1);
       } else if (spec.decay) {
-        const scale = spec.name.endsWith('out.weight') || spec.name.endsWith('down.weight') ? 0.02 * residualScale : 0.02;
+        const scale =
+          spec.name.endsWith('out.weight') || spec.name.endsWith('down.weight') ? 0.02 * residualScale : 0.02;
         for (let index = 0; index < size; index++) data[index] = random.normal() * scale;
       }
       parameters.set(spec.name, { data, shape: spec.shape });
@@ -116,7 +126,8 @@ export class DecoderTransformer {
   /** Declares every parameter as a graph input. */
   declareParameters(graph: Graph): Map<string, SymbolicTensor> {
     const declared = new Map<string, SymbolicTensor>();
-    for (const spec of this.parameterSpecs()) declared.set(spec.name, graph.parameter(spec.name, spec.shape, this.config.dtype));
+    for (const spec of this.parameterSpecs())
+      declared.set(spec.name, graph.parameter(spec.name, spec.shape, this.config.dtype));
     return declared;
   }
 
@@ -135,17 +146,28 @@ export class DecoderTransformer {
     const positions = inputs.positionIds ?? this.defaultPositions(inputs.tokenIds, inputs.past?.[0]?.key);
     const positionTable =
       this.config.positionEncoding === 'learned' ? parameter('position.weight') : this.sinusoidalTable(graph);
-    let hidden = ops.add(ops.gather(parameter('embed.weight'), inputs.tokenIds), ops.gather(positionTable, positions));
+    let hidden = ops.add(
+      ops.gather(parameter('embed.weight'), inputs.tokenIds),
+      ops.gather(positionTable, positions),
+    );
 
     const attentionBias = this.attentionBias(inputs);
     const present: LayerCache[] = [];
     const scale = 1 / Math.sqrt(headDim);
     for (let layer = 0; layer < layers; layer++) {
       const prefix = `blocks.${layer}`;
-      const normed = ops.layerNormalization(hidden, parameter(`${prefix}.ln1.weight`), parameter(`${prefix}.ln1.bias`), {
-        epsilon: this.config.layerNormEpsilon,
-      });
-      const qkv = ops.add(ops.matmul(normed, parameter(`${prefix}.attention.qkv.weight`)), parameter(`${prefix}.attention.qkv.bias`));
+      const normed = ops.layerNormalization(
+        hidden,
+        parameter(`${prefix}.ln1.weight`),
+        parameter(`${prefix}.ln1.bias`),
+        {
+          epsilon: this.config.layerNormEpsilon,
+        },
+      );
+      const qkv = ops.add(
+        ops.matmul(normed, parameter(`${prefix}.attention.qkv.weight`)),
+        parameter(`${prefix}.attention.qkv.bias`),
+      );
       const [query, key, value] = ops.split(qkv, { axis: 2, sizes: [modelDim, modelDim, modelDim] }) as [
         SymbolicTensor,
         SymbolicTensor,
@@ -165,34 +187,55 @@ export class DecoderTransformer {
       const scores = ops.add(ops.matmul(scaledQuery, ops.transpose(keys, [0, 1, 3, 2])), attentionBias);
       const attended = ops.matmul(ops.softmax(scores, -1), values);
       const merged = ops.reshape(ops.transpose(attended, [0, 2, 1, 3]), [batch, seq, modelDim]);
-      const attentionOut = ops.add(ops.matmul(merged, parameter(`${prefix}.attention.out.weight`)), parameter(`${prefix}.attention.out.bias`));
+      const attentionOut = ops.add(
+        ops.matmul(merged, parameter(`${prefix}.attention.out.weight`)),
+        parameter(`${prefix}.attention.out.bias`),
+      );
       hidden = ops.add(hidden, attentionOut);
 
-      const normed2 = ops.layerNormalization(hidden, parameter(`${prefix}.ln2.weight`), parameter(`${prefix}.ln2.bias`), {
-        epsilon: this.config.layerNormEpsilon,
-      });
-      const up = ops.add(ops.matmul(normed2, parameter(`${prefix}.mlp.up.weight`)), parameter(`${prefix}.mlp.up.bias`));
+      const normed2 = ops.layerNormalization(
+        hidden,
+        parameter(`${prefix}.ln2.weight`),
+        parameter(`${prefix}.ln2.bias`),
+        {
+          epsilon: this.config.layerNormEpsilon,
+        },
+      );
+      const up = ops.add(
+        ops.matmul(normed2, parameter(`${prefix}.mlp.up.weight`)),
+        parameter(`${prefix}.mlp.up.bias`),
+      );
       const activated = ops.gelu(up, this.config.activation === 'gelu-tanh' ? 'tanh' : 'erf');
-      const down = ops.add(ops.matmul(activated, parameter(`${prefix}.mlp.down.weight`)), parameter(`${prefix}.mlp.down.bias`));
+      const down = ops.add(
+        ops.matmul(activated, parameter(`${prefix}.mlp.down.weight`)),
+        parameter(`${prefix}.mlp.down.bias`),
+      );
       hidden = ops.add(hidden, down);
     }
     const final = ops.layerNormalization(hidden, parameter('final_ln.weight'), parameter('final_ln.bias'), {
       epsilon: this.config.layerNormEpsilon,
     });
-    const head = this.config.tieEmbeddings ? ops.transpose(parameter('embed.weight'), [1, 0]) : parameter('head.weight');
+    const head = this.config.tieEmbeddings
+      ? ops.transpose(parameter('embed.weight'), [1, 0])
+      : parameter('head.weight');
     return { logits: ops.matmul(final, head), present };
   }
 
   /** 0..seq-1, or past..past+seq-1 after a cache of length past. */
   private defaultPositions(tokenIds: SymbolicTensor, pastKey: SymbolicTensor | undefined): SymbolicTensor {
     const seqLength = ops.dimension(tokenIds, 1);
-    const start = pastKey ? ops.dimension(pastKey, 2) : tokenIds.graph.constant(BigInt64Array.of(0n), { shape: [] });
+    const start = pastKey
+      ? ops.dimension(pastKey, 2)
+      : tokenIds.graph.constant(BigInt64Array.of(0n), { shape: [] });
     return ops.range(start, ops.add(start, seqLength), tokenIds.shape[1]!);
   }
 
   private sinusoidalTable(graph: Graph): SymbolicTensor {
     const { contextLength, modelDim } = this.config;
-    const table = this.config.dtype === 'float64' ? new Float64Array(contextLength * modelDim) : new Float32Array(contextLength * modelDim);
+    const table =
+      this.config.dtype === 'float64'
+        ? new Float64Array(contextLength * modelDim)
+        : new Float32Array(contextLength * modelDim);
     for (let position = 0; position < contextLength; position++) {
       for (let pair = 0; pair < modelDim / 2; pair++) {
         const angle = position / 10000 ** ((2 * pair) / modelDim);

@@ -24,7 +24,9 @@ export interface LossContext {
 }
 
 /** A loss and, optionally, extra scalar or per-token metrics to return with it. */
-export type LossBuilder = (context: LossContext) => SymbolicTensor | { loss: SymbolicTensor; metrics?: Record<string, SymbolicTensor> };
+export type LossBuilder = (
+  context: LossContext,
+) => SymbolicTensor | { loss: SymbolicTensor; metrics?: Record<string, SymbolicTensor> };
 
 export interface TrainingGraph {
   readonly graph: Graph;
@@ -62,7 +64,10 @@ function lossContext(model: DecoderTransformer, name: string): LossContext {
     logProbs,
     targetLogProbs,
     tokenInput: (inputName, dtype) =>
-      graph.input(inputName, dtype === undefined || dtype === 'float32' ? floatType : dtype, ['batch', 'seq']),
+      graph.input(inputName, dtype === undefined || dtype === 'float32' ? floatType : dtype, [
+        'batch',
+        'seq',
+      ]),
   };
 }
 
@@ -94,7 +99,10 @@ export function buildLogitsGraph(
 ): { graph: Graph; outputs: Record<string, SymbolicTensor> } {
   if (options.withTargetLogProbs) {
     const context = lossContext(model, options.name ?? 'logprobs');
-    return { graph: context.graph, outputs: { logits: context.logits, target_logprobs: context.targetLogProbs } };
+    return {
+      graph: context.graph,
+      outputs: { logits: context.logits, target_logprobs: context.targetLogProbs },
+    };
   }
   const graph = new Graph({ name: options.name ?? 'logits' });
   const parameters = model.declareParameters(graph);

@@ -74,7 +74,8 @@ export function reachableNodes(graph: Graph, outputs: readonly SymbolicTensor[])
     const node = stack.pop()!;
     if (needed.has(node.id)) continue;
     needed.add(node.id);
-    for (const input of node.inputs) if (input?.producer && !needed.has(input.producer.id)) stack.push(input.producer);
+    for (const input of node.inputs)
+      if (input?.producer && !needed.has(input.producer.id)) stack.push(input.producer);
   }
   return graph.nodes.filter((node) => needed.has(node.id));
 }
@@ -119,7 +120,9 @@ export function serializeGraph(graph: Graph, options: SerializeOptions): Seriali
           domain: node.definition.domain ?? '',
           input: node.inputs.map((input) => (input ? nameOf(input) : '')),
           output: node.outputs.map(nameOf),
-          attribute: Object.entries(node.attributes).map(([name, attribute]) => attributeProto(name, attribute)),
+          attribute: Object.entries(node.attributes).map(([name, attribute]) =>
+            attributeProto(name, attribute),
+          ),
         })),
         ...identities.map((identity, index) => ({
           name: `Identity_output_${index}`,

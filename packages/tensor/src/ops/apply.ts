@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from '@arpo/core';
-import type { Attributes } from '../graph/attribute.js';
-import type { DataType } from '../graph/dtype.js';
 import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
+import type { Attributes } from '../graph/attribute.js';
+import type { DataType } from '../graph/dtype.js';
 import type { Graph, SymbolicTensor } from '../graph/graph.js';
 import type { InferContext, OpDefinition, OutputSpec } from '../graph/op-definition.js';
 import { broadcastShapes, type Shape } from '../graph/shape.js';
@@ -33,7 +33,10 @@ export function applyOp1(
 
 export function graphOf(opType: string, inputs: readonly (SymbolicTensor | number | undefined)[]): Graph {
   for (const input of inputs) if (input !== undefined && typeof input !== 'number') return input.graph;
-  throw new InvalidArgumentError({ argument: 'inputs', message: `${opType} needs at least one tensor input` });
+  throw new InvalidArgumentError({
+    argument: 'inputs',
+    message: `${opType} needs at least one tensor input`,
+  });
 }
 
 /** Turns numbers into scalar constants matching the dtype of the first tensor operand. */
@@ -53,7 +56,11 @@ export function requireInput(context: InferContext, index: number): SymbolicTens
   return input;
 }
 
-export function requireDtypes(context: InferContext, allowed: readonly DataType[], indices?: readonly number[]): void {
+export function requireDtypes(
+  context: InferContext,
+  allowed: readonly DataType[],
+  indices?: readonly number[],
+): void {
   const positions = indices ?? context.inputs.map((_, index) => index);
   for (const index of positions) {
     const input = context.inputs[index];

@@ -209,7 +209,14 @@ export const clipDefinition: OpDefinition = {
   },
 };
 
-const dataTypeCodes: Record<DataType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float64: 11 };
+const dataTypeCodes: Record<DataType, number> = {
+  float32: 1,
+  uint8: 2,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float64: 11,
+};
 
 function dtypeFromCode(code: number): DataType {
   const entry = Object.entries(dataTypeCodes).find(([, value]) => value === code);
@@ -309,7 +316,11 @@ export function cast(x: SymbolicTensor, dtype: DataType): SymbolicTensor {
 /** Clamps to [low, high]; either bound may be omitted. Bounds are treated as constants by `grad`. */
 export function clip(x: SymbolicTensor, bounds: { low?: TensorLike; high?: TensorLike }): SymbolicTensor {
   const scalar = (value: TensorLike | undefined) =>
-    value === undefined ? undefined : typeof value === 'number' ? x.graph.constant(value, { dtype: x.dtype, shape: [] }) : value;
+    value === undefined
+      ? undefined
+      : typeof value === 'number'
+        ? x.graph.constant(value, { dtype: x.dtype, shape: [] })
+        : value;
   return applyOp1(clipDefinition, [x, scalar(bounds.low), scalar(bounds.high)]);
 }
 

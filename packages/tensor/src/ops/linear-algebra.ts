@@ -1,8 +1,8 @@
+import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { floatAttribute, intAttribute, readFloat, readInt } from '../graph/attribute.js';
 import type { SymbolicTensor } from '../graph/graph.js';
 import type { OpDefinition } from '../graph/op-definition.js';
 import { broadcastDim, broadcastShapes, type Dim, dimsCompatible } from '../graph/shape.js';
-import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { applyOp1, floatTypes, requireDtypes, requireInput, requireSameDtype, single } from './apply.js';
 import { unbroadcast } from './broadcast-gradient.js';
 import { mul } from './elementwise.js';
@@ -26,7 +26,10 @@ export const matMulDefinition: OpDefinition = {
       new TensorShapeError({ op: 'MatMul', detail, shapes: [a.shape, b.shape] });
     if (a.rank < 2 || b.rank < 2) throw mismatch('operands need rank >= 2');
     const inner = broadcastDim(a.shape[a.rank - 1]!, b.shape[b.rank - 2]!);
-    if (inner === undefined || (a.shape[a.rank - 1] !== b.shape[b.rank - 2] && inner !== a.shape[a.rank - 1])) {
+    if (
+      inner === undefined ||
+      (a.shape[a.rank - 1] !== b.shape[b.rank - 2] && inner !== a.shape[a.rank - 1])
+    ) {
       throw mismatch(`inner dimensions ${a.shape[a.rank - 1]} and ${b.shape[b.rank - 2]} differ`);
     }
     const batch = broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)]);
@@ -70,12 +73,20 @@ export const gemmDefinition: OpDefinition = {
     const [m, kA] = transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
     const [kB, n] = transposeB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
     if (!dimsCompatible(kA, kB)) {
-      throw new TensorShapeError({ op: 'Gemm', detail: `inner dimensions ${kA} and ${kB} differ`, shapes: [a.shape, b.shape] });
+      throw new TensorShapeError({
+        op: 'Gemm',
+        detail: `inner dimensions ${kA} and ${kB} differ`,
+        shapes: [a.shape, b.shape],
+      });
     }
     const shape: Dim[] = [m, n];
     const c = context.inputs[2];
     if (c && !broadcastShapes([shape, c.shape])?.every((dim, axis) => dim === shape[axis])) {
-      throw new TensorShapeError({ op: 'Gemm', detail: 'C does not broadcast to [M, N]', shapes: [a.shape, b.shape, c.shape] });
+      throw new TensorShapeError({
+        op: 'Gemm',
+        detail: 'C does not broadcast to [M, N]',
+        shapes: [a.shape, b.shape, c.shape],
+      });
     }
     return single(dtype, shape);
   },
@@ -97,7 +108,10 @@ export const gemmDefinition: OpDefinition = {
       : transposeB
         ? gemm(dy, a, { transposeA: true, transposeB: transposeA })
         : gemm(a, dy, { transposeA: !transposeA });
-    const dc = c && needsGradient[2] ? unbroadcast(beta === 1 ? outputGradients[0]! : mul(outputGradients[0]!, beta), c) : undefined;
+    const dc =
+      c && needsGradient[2]
+        ? unbroadcast(beta === 1 ? outputGradients[0]! : mul(outputGradients[0]!, beta), c)
+        : undefined;
     return [da, db, dc];
   },
 };
@@ -115,7 +129,12 @@ export interface GemmOptions {
 }
 
 /** alpha * op(A) op(B) + beta * C for rank-2 A and B (ONNX Gemm). */
-export function gemm(a: SymbolicTensor, b: SymbolicTensor, options: GemmOptions = {}, c?: SymbolicTensor): SymbolicTensor {
+export function gemm(
+  a: SymbolicTensor,
+  b: SymbolicTensor,
+  options: GemmOptions = {},
+  c?: SymbolicTensor,
+): SymbolicTensor {
   return applyOp1(gemmDefinition, c ? [a, b, c] : [a, b], {
     transA: intAttribute(options.transposeA ? 1 : 0),
     transB: intAttribute(options.transposeB ? 1 : 0),

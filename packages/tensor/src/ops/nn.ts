@@ -1,9 +1,9 @@
+import { GradientError } from '../errors/gradient-error.js';
+import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { floatAttribute, intAttribute, readFloat, readInt } from '../graph/attribute.js';
 import type { SymbolicTensor } from '../graph/graph.js';
 import type { OpDefinition } from '../graph/op-definition.js';
 import { normalizeAxis } from '../graph/shape.js';
-import { GradientError } from '../errors/gradient-error.js';
-import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { applyOp1, floatTypes, requireDtypes, requireInput, requireSameDtype, single } from './apply.js';
 import { unbroadcast } from './broadcast-gradient.js';
 import { add, div, exp, mul, sqrt, sub } from './elementwise.js';
@@ -62,20 +62,36 @@ export const layerNormalizationDefinition: OpDefinition = {
         });
       }
     }
-    return single(input.dtype, input.shape);
+    // Mean and InvStdDev (float32 statistics, keep-dims shape) feed the gradient of float32 inputs.
+    const statistics = [...input.shape.slice(0, axis), ...normalized.map(() => 1)];
+    return [
+      { dtype: input.dtype, shape: input.shape },
+      { dtype: 'float32', shape: statistics },
+      { dtype: 'float32', shape: statistics },
+    ];
   },
   gradient({ node, outputGradients, needsGradient }) {
     const [x, scale, bias] = node.inputs as [SymbolicTensor, SymbolicTensor, SymbolicTensor | undefined];
     const axis = axisOf('LayerNormalization', x, readInt(node.attributes, 'axis', -1));
     const epsilon = readFloat(node.attributes, 'epsilon', 1e-5);
     if (axis !== x.rank - 1) {
-      throw new GradientError({ op: 'LayerNormalization', detail: 'gradient supports normalizing the last axis only' });
+      throw new GradientError({
+        op: 'LayerNormalization',
+        detail: 'gradient supports normalizing the last axis only',
+      });
     }
     const dy = outputGradients[0]!;
-    // Recomputed statistics: the Mean/InvStdDev outputs are float32 even for float64 inputs.
-    const centered = sub(x, reduceMean(x, { axes: [-1] }));
-    const inverseStd = div(1, sqrt(add(reduceMean(mul(centered, centered), { axes: [-1] }), epsilon)));
-    const normalized = mul(centered, inverseStd);
+    let inverseStd: SymbolicTensor;
+    let normalized: SymbolicTensor;
+    if (x.dtype === 'float32') {
+      inverseStd = node.outputs[2]!;
+      normalized = mul(sub(x, node.outputs[1]!), inverseStd);
+    } else {
+      // The statistics outputs are float32 even for float64 inputs; recompute them at full precision.
+      const centered = sub(x, reduceMean(x, { axes: [-1] }));
+      inverseStd = div(1, sqrt(add(reduceMean(mul(centered, centered), { axes: [-1] }), epsilon)));
+      normalized = mul(centered, inverseStd);
+    }
     let dx: SymbolicTensor | undefined;
     if (needsGradient[0]) {
       const scaled = mul(dy, scale);
@@ -95,7 +111,8 @@ export const triluDefinition: OpDefinition = {
   opType: 'Trilu',
   inferOutputs(context) {
     const input = requireInput(context, 0);
-    if (input.rank < 2) throw new TensorShapeError({ op: 'Trilu', detail: 'input needs rank >= 2', shapes: [input.shape] });
+    if (input.rank < 2)
+      throw new TensorShapeError({ op: 'Trilu', detail: 'input needs rank >= 2', shapes: [input.shape] });
     if (context.inputs[1]) requireDtypes(context, ['int64'], [1]);
     return single(input.dtype, input.shape);
   },
@@ -130,11 +147,15 @@ export function layerNormalization(
  * Upper or lower triangle of the last two axes (ONNX Trilu). `diagonal` shifts the kept band (k), and may be a
  * run-time int64 scalar (for example the past length of a KV cache).
  */
-export function trilu(x: SymbolicTensor, options: { upper: boolean; diagonal?: number | SymbolicTensor }): SymbolicTensor {
+export function trilu(
+  x: SymbolicTensor,
+  options: { upper: boolean; diagonal?: number | SymbolicTensor },
+): SymbolicTensor {
   const diagonal =
     typeof options.diagonal === 'number'
       ? x.graph.constant(BigInt64Array.of(BigInt(options.diagonal)), { shape: [] })
       : options.diagonal;
-  return applyOp1(triluDefinition, diagonal ? [x, diagonal] : [x], { upper: intAttribute(options.upper ? 1 : 0) });
+  return applyOp1(triluDefinition, diagonal ? [x, diagonal] : [x], {
+    upper: intAttribute(options.upper ? 1 : 0),
+  });
 }
-

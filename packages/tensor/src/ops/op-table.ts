@@ -1,8 +1,8 @@
+import { UnknownOpError } from '../errors/unknown-op-error.js';
 import type { Attributes } from '../graph/attribute.js';
 import type { SymbolicTensor } from '../graph/graph.js';
 import type { OpDefinition } from '../graph/op-definition.js';
 import type { Shape } from '../graph/shape.js';
-import { UnknownOpError } from '../errors/unknown-op-error.js';
 import { applyOp } from './apply.js';
 import * as elementwise from './elementwise.js';
 import * as linearAlgebra from './linear-algebra.js';

@@ -1,9 +1,9 @@
 import { InvalidArgumentError } from '@arpo/core';
+import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { intAttribute, readInt } from '../graph/attribute.js';
 import type { SymbolicTensor } from '../graph/graph.js';
 import type { InferContext, OpDefinition } from '../graph/op-definition.js';
 import { type Dim, normalizeAxis } from '../graph/shape.js';
-import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { applyOp1, floatTypes, numericTypes, requireDtypes, requireInput, single } from './apply.js';
 import { constantInts, int64Constant } from './constant-values.js';
 import { cast, div, equal, where } from './elementwise.js';
@@ -20,13 +20,21 @@ function reducedAxes(context: InferContext): number[] {
   return axes.map((axis) => {
     const normalized = normalizeAxis(axis, input.rank);
     if (normalized === undefined) {
-      throw new TensorShapeError({ op: context.opType, detail: `axis ${axis} out of range`, shapes: [input.shape] });
+      throw new TensorShapeError({
+        op: context.opType,
+        detail: `axis ${axis} out of range`,
+        shapes: [input.shape],
+      });
     }
     return normalized;
   });
 }
 
-function reduction(opType: string, allowed = numericTypes, gradient?: OpDefinition['gradient']): OpDefinition {
+function reduction(
+  opType: string,
+  allowed = numericTypes,
+  gradient?: OpDefinition['gradient'],
+): OpDefinition {
   return {
     opType,
     inferOutputs(context) {
@@ -52,7 +60,10 @@ function keptGradient(node: GradientNode, dy: SymbolicTensor): SymbolicTensor {
   if (readInt(node.attributes, 'keepdims', 1) === 1) return dy;
   const input = node.inputs[0]!;
   const axes = constantInts(node.inputs[1]) ?? input.shape.map((_, axis) => axis);
-  return unsqueeze(dy, axes.map((axis) => normalizeAxis(axis, input.rank)!).sort((a, b) => a - b));
+  return unsqueeze(
+    dy,
+    axes.map((axis) => normalizeAxis(axis, input.rank)!).sort((a, b) => a - b),
+  );
 }
 
 export const reduceSumDefinition = reduction('ReduceSum', numericTypes, ({ node, outputGradients }) => {
@@ -95,4 +106,3 @@ export function reduceMean(x: SymbolicTensor, options: ReduceOptions = {}): Symb
 export function reduceMax(x: SymbolicTensor, options: ReduceOptions = {}): SymbolicTensor {
   return reduce(reduceMaxDefinition, x, options);
 }
-

@@ -1,3 +1,6 @@
+import { GradientError } from '../errors/gradient-error.js';
+import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
+import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { intAttribute, readInt, stringAttribute } from '../graph/attribute.js';
 import { createTypedArray } from '../graph/dtype.js';
 import type { SymbolicTensor } from '../graph/graph.js';
@@ -7,15 +10,12 @@ import {
   broadcastShapes,
   type Dim,
   dimsCompatible,
-  isStaticShape,
   inferredReshapeDim,
+  isStaticShape,
   normalizeAxis,
   type Shape,
   shapeSize,
 } from '../graph/shape.js';
-import { GradientError } from '../errors/gradient-error.js';
-import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
-import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { applyOp, applyOp1, indexTypes, requireDtypes, requireInput, single } from './apply.js';
 import { unbroadcast } from './broadcast-gradient.js';
 import { constantInts, int64Constant } from './constant-values.js';
@@ -113,9 +113,12 @@ export const squeezeDefinition: OpDefinition = {
   opType: 'Squeeze',
   inferOutputs(context) {
     const input = requireInput(context, 0);
-    const axes = new Set(constantsOrThrow(context, 1, 'axes').map((axis) => axisOrThrow(context, axis, input.rank)));
+    const axes = new Set(
+      constantsOrThrow(context, 1, 'axes').map((axis) => axisOrThrow(context, axis, input.rank)),
+    );
     for (const axis of axes) {
-      if (input.shape[axis] !== 1) throw shapeError(context, `axis ${axis} has size ${input.shape[axis]}, not 1`);
+      if (input.shape[axis] !== 1)
+        throw shapeError(context, `axis ${axis} has size ${input.shape[axis]}, not 1`);
     }
     return single(
       input.dtype,
@@ -130,7 +133,9 @@ export const unsqueezeDefinition: OpDefinition = {
   inferOutputs(context) {
     const input = requireInput(context, 0);
     const rank = input.rank + constantsOrThrow(context, 1, 'axes').length;
-    const axes = new Set(constantsOrThrow(context, 1, 'axes').map((axis) => axisOrThrow(context, axis, rank)));
+    const axes = new Set(
+      constantsOrThrow(context, 1, 'axes').map((axis) => axisOrThrow(context, axis, rank)),
+    );
     const shape: Dim[] = [];
     let source = 0;
     for (let axis = 0; axis < rank; axis++) shape.push(axes.has(axis) ? 1 : input.shape[source++]!);
@@ -162,9 +167,16 @@ export const concatDefinition: OpDefinition = {
     const axis = axisOrThrow(context, readInt(context.attributes, 'axis', 0), first.rank);
     for (const input of inputs) {
       if (input.dtype !== first.dtype) {
-        throw new TensorDtypeError({ op: 'Concat', detail: 'inputs differ', dtypes: inputs.map((item) => item.dtype) });
+        throw new TensorDtypeError({
+          op: 'Concat',
+          detail: 'inputs differ',
+          dtypes: inputs.map((item) => item.dtype),
+        });
       }
-      if (input.rank !== first.rank || input.shape.some((dim, index) => index !== axis && !dimsCompatible(dim, first.shape[index]!))) {
+      if (
+        input.rank !== first.rank ||
+        input.shape.some((dim, index) => index !== axis && !dimsCompatible(dim, first.shape[index]!))
+      ) {
         throw shapeError(context, `shapes must match except along axis ${axis}`);
       }
     }
@@ -191,9 +203,15 @@ export const splitDefinition: OpDefinition = {
     const dim = input.shape[axis]!;
     const total = sizes.reduce((sum, value) => sum + value, 0);
     if (typeof dim === 'number' && total !== dim) {
-      throw shapeError(context, `split sizes [${sizes.join(', ')}] do not add up to ${dim} along axis ${axis}`);
+      throw shapeError(
+        context,
+        `split sizes [${sizes.join(', ')}] do not add up to ${dim} along axis ${axis}`,
+      );
     }
-    return sizes.map((size) => ({ dtype: input.dtype, shape: input.shape.map((d, index) => (index === axis ? size : d)) }));
+    return sizes.map((size) => ({
+      dtype: input.dtype,
+      shape: input.shape.map((d, index) => (index === axis ? size : d)),
+    }));
   },
   gradient({ node, outputGradients }) {
     const axis = normalizeAxis(readInt(node.attributes, 'axis', 0), node.inputs[0]!.rank)!;
@@ -251,13 +269,21 @@ export const sliceDefinition: OpDefinition = {
   },
   gradient({ node, outputGradients }) {
     const input = node.inputs[0]!;
-    const context = { opType: 'Slice', inputs: node.inputs, attributes: node.attributes, declaredShapes: undefined };
+    const context = {
+      opType: 'Slice',
+      inputs: node.inputs,
+      attributes: node.attributes,
+      declaredShapes: undefined,
+    };
     const spec = sliceSpec(context, input.rank);
     const pads = new Array<number>(input.rank * 2).fill(0);
     spec.axes.forEach((axis, index) => {
       const dim = input.shape[axis]!;
       if (spec.steps[index] !== 1 || typeof dim !== 'number') {
-        throw new GradientError({ op: 'Slice', detail: `gradient needs step 1 and a static size on axis ${axis}` });
+        throw new GradientError({
+          op: 'Slice',
+          detail: `gradient needs step 1 and a static size on axis ${axis}`,
+        });
       }
       const from = clampIndex(spec.starts[index]!, dim, 1);
       const to = Math.max(from, clampIndex(spec.ends[index]!, dim, 1));
@@ -273,7 +299,8 @@ export const padDefinition: OpDefinition = {
   inferOutputs(context) {
     const input = requireInput(context, 0);
     const pads = constantsOrThrow(context, 1, 'pads');
-    if (pads.length !== input.rank * 2) throw shapeError(context, `needs ${input.rank * 2} pads, got ${pads.length}`);
+    if (pads.length !== input.rank * 2)
+      throw shapeError(context, `needs ${input.rank * 2} pads, got ${pads.length}`);
     const shape = input.shape.map((dim, axis) => {
       const extra = pads[axis]! + pads[axis + input.rank]!;
       return extra === 0 ? dim : addDims([dim, extra]);
@@ -300,7 +327,11 @@ export const gatherDefinition: OpDefinition = {
     const indices = requireInput(context, 1);
     requireDtypes(context, indexTypes, [1]);
     const axis = axisOrThrow(context, readInt(context.attributes, 'axis', 0), data.rank);
-    return single(data.dtype, [...data.shape.slice(0, axis), ...indices.shape, ...data.shape.slice(axis + 1)]);
+    return single(data.dtype, [
+      ...data.shape.slice(0, axis),
+      ...indices.shape,
+      ...data.shape.slice(axis + 1),
+    ]);
   },
   gradient({ node, outputGradients }) {
     const data = node.inputs[0]!;
@@ -312,9 +343,16 @@ export const gatherDefinition: OpDefinition = {
     // Move the gathered axis to the front, scatter-add rows there, and move it back.
     const indexAxes = Array.from({ length: indices.rank }, (_, index) => axis + index);
     const before = Array.from({ length: axis }, (_, index) => index);
-    const after = Array.from({ length: dy.rank - axis - indices.rank }, (_, index) => axis + indices.rank + index);
+    const after = Array.from(
+      { length: dy.rank - axis - indices.rank },
+      (_, index) => axis + indices.rank + index,
+    );
     const movedGradient = transpose(dy, [...indexAxes, ...before, ...after]);
-    const dataPerm = [axis, ...before, ...Array.from({ length: data.rank - axis - 1 }, (_, index) => axis + 1 + index)];
+    const dataPerm = [
+      axis,
+      ...before,
+      ...Array.from({ length: data.rank - axis - 1 }, (_, index) => axis + 1 + index),
+    ];
     const movedZeros = transpose(zerosLike(data), dataPerm);
     const scattered = scatterND(movedZeros, scatterIndices, movedGradient, 'add');
     const inverse = new Array<number>(dataPerm.length);
@@ -338,7 +376,10 @@ export const gatherElementsDefinition: OpDefinition = {
   gradient({ node, outputGradients }) {
     const [data, indices] = node.inputs as [SymbolicTensor, SymbolicTensor];
     const axis = readInt(node.attributes, 'axis', 0);
-    return [scatterElements(zerosLike(data), indices, outputGradients[0]!, { axis, reduction: 'add' }), undefined];
+    return [
+      scatterElements(zerosLike(data), indices, outputGradients[0]!, { axis, reduction: 'add' }),
+      undefined,
+    ];
   },
 };
 
@@ -417,7 +458,8 @@ export function reshape(x: SymbolicTensor, shape: readonly Dim[]): SymbolicTenso
 
 /** Reshapes `x` to the run-time shape of `like`. */
 export function reshapeLike(x: SymbolicTensor, like: SymbolicTensor): SymbolicTensor {
-  if (x.shape.length === like.shape.length && x.shape.every((dim, axis) => dim === like.shape[axis])) return x;
+  if (x.shape.length === like.shape.length && x.shape.every((dim, axis) => dim === like.shape[axis]))
+    return x;
   const target = isStaticShape(like.shape) ? int64Constant(x.graph, like.shape) : shapeOf(like);
   return applyOp1(reshapeDefinition, [x, target], {}, [like.shape]);
 }
@@ -441,7 +483,11 @@ export function expand(x: SymbolicTensor, shape: readonly Dim[]): SymbolicTensor
   const target = shape.map((dim, axis) => {
     if (typeof dim === 'number') return dim;
     if (x.shape[axis - offset] === dim) return 1;
-    throw new TensorShapeError({ op: 'Expand', detail: `named dim '${dim}' is not in the input`, shapes: [x.shape, shape] });
+    throw new TensorShapeError({
+      op: 'Expand',
+      detail: `named dim '${dim}' is not in the input`,
+      shapes: [x.shape, shape],
+    });
   });
   return applyOp1(expandDefinition, [x, int64Constant(x.graph, target)], {}, [shape]);
 }
@@ -457,14 +503,24 @@ export function concat(tensors: readonly SymbolicTensor[], axis: number): Symbol
   return applyOp1(concatDefinition, tensors, { axis: intAttribute(axis) });
 }
 
-export function split(x: SymbolicTensor, options: { axis: number; sizes: readonly number[] }): SymbolicTensor[] {
-  return applyOp(splitDefinition, [x, int64Constant(x.graph, options.sizes)], { axis: intAttribute(options.axis) });
+export function split(
+  x: SymbolicTensor,
+  options: { axis: number; sizes: readonly number[] },
+): SymbolicTensor[] {
+  return applyOp(splitDefinition, [x, int64Constant(x.graph, options.sizes)], {
+    axis: intAttribute(options.axis),
+  });
 }
 
 /** ONNX Slice with constant starts/ends (ends past the size are clamped, as in ONNX). */
 export function slice(
   x: SymbolicTensor,
-  options: { starts: readonly number[]; ends: readonly number[]; axes?: readonly number[]; steps?: readonly number[] },
+  options: {
+    starts: readonly number[];
+    ends: readonly number[];
+    axes?: readonly number[];
+    steps?: readonly number[];
+  },
 ): SymbolicTensor {
   const graph = x.graph;
   return applyOp1(sliceDefinition, [
@@ -519,7 +575,8 @@ export function shapeOf(x: SymbolicTensor): SymbolicTensor {
 
 /** The run-time element count of `x` as an int64 scalar. */
 export function size(x: SymbolicTensor): SymbolicTensor {
-  if (isStaticShape(x.shape)) return x.graph.constant(BigInt64Array.of(BigInt(shapeSize(x.shape))), { shape: [] });
+  if (isStaticShape(x.shape))
+    return x.graph.constant(BigInt64Array.of(BigInt(shapeSize(x.shape))), { shape: [] });
   return applyOp1(sizeDefinition, [x]);
 }
 
@@ -529,9 +586,12 @@ export function fullLike(x: SymbolicTensor, value: number): SymbolicTensor {
   if (data instanceof BigInt64Array) data[0] = BigInt(value);
   else data[0] = value;
   const target = isStaticShape(x.shape) ? int64Constant(x.graph, x.shape) : shapeOf(x);
-  return applyOp1(constantOfShapeDefinition, [target], { value: { type: 'tensor', value: { dtype: x.dtype, data } } }, [
-    x.shape,
-  ]);
+  return applyOp1(
+    constantOfShapeDefinition,
+    [target],
+    { value: { type: 'tensor', value: { dtype: x.dtype, data } } },
+    [x.shape],
+  );
 }
 
 export function zerosLike(x: SymbolicTensor): SymbolicTensor {
@@ -574,7 +634,14 @@ export function range(start: SymbolicTensor, limit: SymbolicTensor, length: Dim)
 }
 
 /** A tensor filled with `value` whose shape is the run-time int64 vector `shape` (declared as `declared`). */
-export function filled(shape: SymbolicTensor, declared: Shape, value: number, dtype: 'float32' | 'float64' = 'float32'): SymbolicTensor {
+export function filled(
+  shape: SymbolicTensor,
+  declared: Shape,
+  value: number,
+  dtype: 'float32' | 'float64' = 'float32',
+): SymbolicTensor {
   const data = dtype === 'float64' ? Float64Array.of(value) : Float32Array.of(value);
-  return applyOp1(constantOfShapeDefinition, [shape], { value: { type: 'tensor', value: { dtype, data } } }, [declared]);
+  return applyOp1(constantOfShapeDefinition, [shape], { value: { type: 'tensor', value: { dtype, data } } }, [
+    declared,
+  ]);
 }

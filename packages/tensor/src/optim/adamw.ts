@@ -1,7 +1,7 @@
 import { InvalidArgumentError, lazySchema, parse } from '@arpo/core';
 import { z } from 'zod';
-import type { TensorValue } from '../runtime/compiled-graph.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import type { TensorValue } from '../runtime/compiled-graph.js';
 import { globalNorm } from './clip-gradients.js';
 import { type LearningRateSchedule, learningRateAt } from './learning-rate-schedule.js';
 
@@ -103,7 +103,8 @@ export class AdamW {
     const pairs: [string, FloatArray, FloatArray][] = [];
     for (const [name, gradient] of gradients) {
       const parameter = parameters.get(name);
-      if (!parameter) throw new InvalidArgumentError({ argument: 'gradients', message: `no parameter '${name}'` });
+      if (!parameter)
+        throw new InvalidArgumentError({ argument: 'gradients', message: `no parameter '${name}'` });
       if (parameter.data.length !== gradient.data.length) {
         throw new InvalidArgumentError({
           argument: 'gradients',
@@ -125,8 +126,14 @@ export class AdamW {
       let first = this.firstMoments.get(name);
       let second = this.secondMoments.get(name);
       if (!first || !second) {
-        first = parameter instanceof Float64Array ? new Float64Array(parameter.length) : new Float32Array(parameter.length);
-        second = parameter instanceof Float64Array ? new Float64Array(parameter.length) : new Float32Array(parameter.length);
+        first =
+          parameter instanceof Float64Array
+            ? new Float64Array(parameter.length)
+            : new Float32Array(parameter.length);
+        second =
+          parameter instanceof Float64Array
+            ? new Float64Array(parameter.length)
+            : new Float32Array(parameter.length);
         this.firstMoments.set(name, first);
         this.secondMoments.set(name, second);
       }
@@ -137,7 +144,8 @@ export class AdamW {
         const v = beta2 * second[index]! + oneMinusBeta2 * g * g;
         first[index] = m;
         second[index] = v;
-        parameter[index] = parameter[index]! * decayFactor - (stepSize * m) / (Math.sqrt(v) * secondCorrection + epsilon);
+        parameter[index] =
+          parameter[index]! * decayFactor - (stepSize * m) / (Math.sqrt(v) * secondCorrection + epsilon);
       }
     }
     return { step: this.stepCount, learningRate, gradientNorm, clipScale };
@@ -147,15 +155,21 @@ export class AdamW {
   state(): AdamWState {
     const copy = (moments: Map<string, FloatArray>) =>
       new Map([...moments].map(([name, data]) => [name, { data: data.slice(), shape: [data.length] }]));
-    return { step: this.stepCount, firstMoments: copy(this.firstMoments), secondMoments: copy(this.secondMoments) };
+    return {
+      step: this.stepCount,
+      firstMoments: copy(this.firstMoments),
+      secondMoments: copy(this.secondMoments),
+    };
   }
 
   loadState(state: AdamWState): void {
     this.stepCount = state.step;
     this.firstMoments.clear();
     this.secondMoments.clear();
-    for (const [name, value] of state.firstMoments) this.firstMoments.set(name, (value.data as FloatArray).slice());
-    for (const [name, value] of state.secondMoments) this.secondMoments.set(name, (value.data as FloatArray).slice());
+    for (const [name, value] of state.firstMoments)
+      this.firstMoments.set(name, (value.data as FloatArray).slice());
+    for (const [name, value] of state.secondMoments)
+      this.secondMoments.set(name, (value.data as FloatArray).slice());
   }
 
   /** Saves the state as safetensors (`m.<name>`, `v.<name>`, step in the metadata), atomically. */

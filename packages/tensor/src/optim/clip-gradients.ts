@@ -18,7 +18,10 @@ export function globalNorm(gradients: Iterable<TensorValue>): number {
  * Scales all gradients in place so their global L2 norm is at most `maxNorm`. Returns the norm before
  * clipping and the scale applied (1 when already within bounds).
  */
-export function clipByGlobalNorm(gradients: Iterable<TensorValue>, maxNorm: number): { norm: number; scale: number } {
+export function clipByGlobalNorm(
+  gradients: Iterable<TensorValue>,
+  maxNorm: number,
+): { norm: number; scale: number } {
   const list = [...gradients];
   const norm = globalNorm(list);
   const scale = norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;

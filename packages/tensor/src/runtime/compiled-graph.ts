@@ -1,11 +1,11 @@
 import * as ort from 'onnxruntime-node';
-import { type DataType, dataTypeOfArray, type TensorArray } from '../graph/dtype.js';
-import type { Graph, SymbolicTensor } from '../graph/graph.js';
-import { formatShape, type Shape } from '../graph/shape.js';
 import { GraphExecutionError } from '../errors/graph-execution-error.js';
 import { MissingInputError } from '../errors/missing-input-error.js';
 import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
+import { type DataType, dataTypeOfArray, type TensorArray } from '../graph/dtype.js';
+import type { Graph, SymbolicTensor } from '../graph/graph.js';
+import { formatShape, type Shape } from '../graph/shape.js';
 import { serializeGraph } from '../onnx/serialize.js';
 
 /** A concrete tensor fed to or returned by a compiled graph. */
@@ -68,25 +68,51 @@ export class CompiledGraph {
     return compiled;
   }
 
-  /** Runs the graph. Feeds are checked against the declared dtypes and shapes first. */
-  async run(feeds: Readonly<Record<string, TensorValue>>): Promise<Record<string, TensorValue>> {
+  /**
+   * Runs the graph. Feeds are checked against the declared dtypes and shapes first. `options.outputs` may
+   * hold preallocated arrays (of the right size) that onnxruntime writes into instead of allocating new ones,
+   * which keeps large gradient outputs from churning the heap at every step.
+   */
+  async run(
+    feeds: Readonly<Record<string, TensorValue>>,
+    options: { outputs?: Readonly<Record<string, TensorValue>> } = {},
+  ): Promise<Record<string, TensorValue>> {
     const bindings = this.checkFeeds(feeds);
     const session = await this.sessionFor(this.options.specializeShapes ? bindings : {});
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const input of this.inputs) {
       const value = feeds[input.name]!;
-      ortFeeds[input.name] = new ort.Tensor(input.dtype, value.data as ort.Tensor.DataType, value.shape as number[]);
+      ortFeeds[input.name] = new ort.Tensor(
+        input.dtype,
+        value.data as ort.Tensor.DataType,
+        value.shape as number[],
+      );
+    }
+    let fetches: Record<string, ort.Tensor | null> | undefined;
+    if (options.outputs) {
+      fetches = {};
+      for (const name of this.outputNames) {
+        const preallocated = options.outputs[name];
+        fetches[name] = preallocated
+          ? new ort.Tensor(
+              this.options.outputs[name]!.dtype,
+              preallocated.data as ort.Tensor.DataType,
+              preallocated.shape as number[],
+            )
+          : null;
+      }
     }
     let results: ort.InferenceSession.ReturnType;
     try {
-      results = await session.run(ortFeeds);
+      results = fetches ? await session.run(ortFeeds, fetches) : await session.run(ortFeeds);
     } catch (error) {
       throw new GraphExecutionError({ graph: this.name, stage: 'run', cause: error });
     }
     const outputs: Record<string, TensorValue> = {};
     for (const name of this.outputNames) {
+      const preallocated = options.outputs?.[name];
       const tensor = results[name]!;
-      outputs[name] = { data: tensor.data as TensorArray, shape: tensor.dims };
+      outputs[name] = preallocated ?? { data: tensor.data as TensorArray, shape: tensor.dims };
     }
     return outputs;
   }
@@ -104,13 +130,18 @@ export class CompiledGraph {
       const value = feeds[input.name];
       const where = `input '${input.name}' of graph '${this.name}'`;
       if (!value) {
-        throw new MissingInputError({ graph: this.name, input: input.name, expected: `${input.dtype}${formatShape(input.shape)}` });
+        throw new MissingInputError({
+          graph: this.name,
+          input: input.name,
+          expected: `${input.dtype}${formatShape(input.shape)}`,
+        });
       }
       const actual = dataTypeOfArray(value.data);
       if (actual !== input.dtype && !(actual === 'uint8' && input.dtype === 'bool')) {
         throw new TensorDtypeError({ op: where, detail: `expected ${input.dtype}`, dtypes: [actual] });
       }
-      const mismatch = (detail: string) => new TensorShapeError({ op: where, detail, shapes: [value.shape, input.shape] });
+      const mismatch = (detail: string) =>
+        new TensorShapeError({ op: where, detail, shapes: [value.shape, input.shape] });
       if (value.shape.length !== input.shape.length) throw mismatch(`expected rank ${input.shape.length}`);
       let size = 1;
       value.shape.forEach((dim, axis) => {
@@ -120,7 +151,8 @@ export class CompiledGraph {
           if (declared !== dim) throw mismatch(`axis ${axis} must be ${declared}`);
         } else if (!derivedDim.test(declared)) {
           const bound = bindings[declared];
-          if (bound !== undefined && bound !== dim) throw mismatch(`'${declared}' is ${bound} elsewhere, ${dim} here`);
+          if (bound !== undefined && bound !== dim)
+            throw mismatch(`'${declared}' is ${bound} elsewhere, ${dim} here`);
           bindings[declared] = dim;
         }
       });
@@ -133,7 +165,9 @@ export class CompiledGraph {
     const key = JSON.stringify(Object.entries(bindings).sort(([a], [b]) => a.localeCompare(b)));
     let session = this.sessions.get(key);
     if (!session) {
-      const bytes = this.unspecializedBytes ?? serializeGraph(this.graph, { outputs: this.options.outputs, bindings }).bytes;
+      const bytes =
+        this.unspecializedBytes ??
+        serializeGraph(this.graph, { outputs: this.options.outputs, bindings }).bytes;
       session = ort.InferenceSession.create(bytes, {
         intraOpNumThreads: this.options.threads ?? 2,
         interOpNumThreads: 1,

@@ -8,8 +8,8 @@ import {
   type LossConfig,
   lossConfigSchema,
   type OptimizerConfig,
-  optimizerConfigSchema,
   type OptimStepResult,
+  optimizerConfigSchema,
   parse,
   type TrainerBackend,
   type TrainingDatum,
@@ -22,12 +22,17 @@ import {
   type CompiledGraph,
   compileGraph,
   type DecoderTransformer,
+  globalNorm,
   readSafetensors,
   type TensorValue,
   writeSafetensors,
 } from '@arpo/tensor';
-import { packBatch, packedFeeds, type PackedBatch, unpackRow, weightRows } from '../data/pack-batch.js';
-import { aggregationNormalizer, objectiveInputs, objectiveLossBuilder } from '../objective/training-objective.js';
+import { type PackedBatch, packBatch, packedFeeds, unpackRow, weightRows } from '../data/pack-batch.js';
+import {
+  aggregationNormalizer,
+  objectiveInputs,
+  objectiveLossBuilder,
+} from '../objective/training-objective.js';
 
 export interface LocalTrainerBackendOptions {
   model: DecoderTransformer;
@@ -86,7 +91,10 @@ export class LocalTrainerBackend implements TrainerBackend {
         loss: (context) => {
           const built = builder(context);
           const result = 'loss' in built ? built : { loss: built, metrics: {} };
-          return { loss: result.loss, metrics: { ...result.metrics, target_logprobs: context.targetLogProbs } };
+          return {
+            loss: result.loss,
+            metrics: { ...result.metrics, target_logprobs: context.targetLogProbs },
+          };
         },
       });
       graph = compileGraph(training, { threads: this.threads });
@@ -107,9 +115,13 @@ export class LocalTrainerBackend implements TrainerBackend {
       [objectiveInputs.referenceLogprobs]: packed.referenceLogprobs,
     };
     const declared = new Set(graph.inputs.map((input) => input.name));
-    for (const [name, data] of Object.entries(optional)) if (declared.has(name)) feeds[name] = { data, shape };
+    for (const [name, data] of Object.entries(optional))
+      if (declared.has(name)) feeds[name] = { data, shape };
     if (declared.has(objectiveInputs.normalizer)) {
-      feeds[objectiveInputs.normalizer] = { data: Float32Array.of(Math.max(normalizer ?? 1, 1e-12)), shape: [1] };
+      feeds[objectiveInputs.normalizer] = {
+        data: Float32Array.of(Math.max(normalizer ?? 1, 1e-12)),
+        shape: [1],
+      };
     }
     return feeds;
   }
@@ -126,7 +138,9 @@ export class LocalTrainerBackend implements TrainerBackend {
       const gradient = value.data as Float32Array;
       const sum = this.gradients.get(parameter);
       if (sum === undefined) this.gradients.set(parameter, Float32Array.from(gradient));
-      else for (let index = 0; index < sum.length; index++) sum[index] = (sum[index] as number) + (gradient[index] as number);
+      else
+        for (let index = 0; index < sum.length; index++)
+          sum[index] = (sum[index] as number) + (gradient[index] as number);
     }
     this.accumulated += 1;
     const metrics: Record<string, number> = {};
@@ -140,9 +154,12 @@ export class LocalTrainerBackend implements TrainerBackend {
 
   async forward(batch: readonly TrainingDatum[]): Promise<ForwardResult> {
     const packed = packBatch(batch, { contextLength: this.model.config.contextLength });
-    this.scoringGraph ??= compileGraph(buildLogitsGraph(this.model, { withTargetLogProbs: true, name: 'score' }), {
-      threads: this.threads,
-    });
+    this.scoringGraph ??= compileGraph(
+      buildLogitsGraph(this.model, { withTargetLogProbs: true, name: 'score' }),
+      {
+        threads: this.threads,
+      },
+    );
     const graph = await this.scoringGraph;
     const feeds: Record<string, TensorValue> = { ...packedFeeds(packed) };
     for (const [name, value] of this.parameters) feeds[name] = value;
@@ -174,6 +191,16 @@ export class LocalTrainerBackend implements TrainerBackend {
     }
     const gradients = new Map<string, TensorValue>();
     for (const [name, data] of this.gradients) gradients.set(name, { data, shape: [data.length] });
+    const norm = globalNorm(gradients.values());
+    if (!Number.isFinite(norm)) {
+      // A NaN or infinite loss poisons the gradients: drop them, keep the weights, report it.
+      this.gradients.clear();
+      const accumulated = this.accumulated;
+      this.accumulated = 0;
+      return {
+        metrics: { skipped: 1, gradient_norm: norm, accumulated_batches: accumulated, step: this.step },
+      };
+    }
     const result = this.optimizer.apply(this.parameters, gradients, { learningRate: optimizer.learningRate });
     this.gradients.clear();
     const accumulated = this.accumulated;
@@ -187,11 +214,15 @@ export class LocalTrainerBackend implements TrainerBackend {
         clip_scale: result.clipScale,
         accumulated_batches: accumulated,
         step: result.step,
+        skipped: 0,
       },
     };
   }
 
-  sample(requests: readonly GenerationRequest[], options?: { signal?: AbortSignal }): Promise<GenerationResult[]> {
+  sample(
+    requests: readonly GenerationRequest[],
+    options?: { signal?: AbortSignal },
+  ): Promise<GenerationResult[]> {
     return this.policy.generate(requests, options);
   }
 
@@ -202,7 +233,10 @@ export class LocalTrainerBackend implements TrainerBackend {
 
   async saveState(name: string): Promise<{ path: string }> {
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-      throw new InvalidArgumentError({ argument: 'name', message: `'${name}' must be letters, digits, '_', '.', '-'` });
+      throw new InvalidArgumentError({
+        argument: 'name',
+        message: `'${name}' must be letters, digits, '_', '.', '-'`,
+      });
     }
     const path = join(this.directory, name);
     await mkdir(path, { recursive: true });
@@ -220,16 +254,26 @@ export class LocalTrainerBackend implements TrainerBackend {
     try {
       manifest = JSON.parse(await readFile(join(path, 'state.json'), 'utf8'));
     } catch (error) {
-      throw new InvalidArgumentError({ argument: 'path', message: `${path} holds no readable state.json`, cause: error });
+      throw new InvalidArgumentError({
+        argument: 'path',
+        message: `${path} holds no readable state.json`,
+        cause: error,
+      });
     }
     if (manifest.format !== stateFormat) {
-      throw new InvalidArgumentError({ argument: 'path', message: `${path}/state.json is not a local trainer state` });
+      throw new InvalidArgumentError({
+        argument: 'path',
+        message: `${path}/state.json is not a local trainer state`,
+      });
     }
     const { tensors } = await readSafetensors(join(path, 'model.safetensors'));
     for (const [name, value] of this.parameters) {
       const loaded = tensors.get(name);
       if (loaded === undefined || loaded.data.length !== value.data.length) {
-        throw new InvalidArgumentError({ argument: 'path', message: `${path}: parameter '${name}' is missing or has the wrong size` });
+        throw new InvalidArgumentError({
+          argument: 'path',
+          message: `${path}: parameter '${name}' is missing or has the wrong size`,
+        });
       }
       (value.data as Float32Array).set(loaded.data as Float32Array);
     }

@@ -16,7 +16,11 @@ const logRatioClamp = 20;
 const klValueClamp = 10;
 
 /** Per-token KL estimate of log p − log p_ref (verl `kl_penalty`); `+` variants have k2's gradient. */
-function klPenalty(logprobs: SymbolicTensor, reference: SymbolicTensor, estimator: NonNullable<LossConfig['klEstimator']>) {
+function klPenalty(
+  logprobs: SymbolicTensor,
+  reference: SymbolicTensor,
+  estimator: NonNullable<LossConfig['klEstimator']>,
+) {
   const difference = ops.sub(logprobs, reference);
   const base = estimator.replace('+', '') as 'k1' | 'abs' | 'k2' | 'k3';
   let value: SymbolicTensor;
@@ -26,7 +30,10 @@ function klPenalty(logprobs: SymbolicTensor, reference: SymbolicTensor, estimato
   else {
     // low_var_kl: exp(ref − logp) − (ref − logp) − 1 with the log-ratio clamped to ±20 and the value to ±10.
     const negative = ops.clip(ops.neg(difference), { low: -logRatioClamp, high: logRatioClamp });
-    value = ops.clip(ops.sub(ops.sub(ops.exp(negative), negative), 1), { low: -klValueClamp, high: klValueClamp });
+    value = ops.clip(ops.sub(ops.sub(ops.exp(negative), negative), 1), {
+      low: -klValueClamp,
+      high: klValueClamp,
+    });
   }
   if (!estimator.endsWith('+')) return value;
   // Straight-through: the value of the base estimator, the gradient of k2 (value − k2 is a constant).
@@ -39,7 +46,12 @@ function klPenalty(logprobs: SymbolicTensor, reference: SymbolicTensor, estimato
  * Reduces per-token values [batch, seq] to the scalar the aggregation mode defines, divided by the global
  * normalizer (so gradients accumulated over micro-batches equal those of the whole mini-batch).
  */
-function aggregate(values: SymbolicTensor, weights: SymbolicTensor, normalizer: SymbolicTensor, config: LossConfig) {
+function aggregate(
+  values: SymbolicTensor,
+  weights: SymbolicTensor,
+  normalizer: SymbolicTensor,
+  config: LossConfig,
+) {
   const mode = config.aggregation ?? 'token-mean';
   const weighted = ops.mul(values, weights);
   if (mode === 'token-mean' || mode === 'seq-mean-token-sum') {
@@ -49,7 +61,10 @@ function aggregate(values: SymbolicTensor, weights: SymbolicTensor, normalizer: 
   const rowSums = ops.reduceSum(weighted, { axes: [1], keepDims: false });
   if (mode === 'seq-mean-token-mean') {
     const rowWeights = ops.max(ops.reduceSum(weights, { axes: [1], keepDims: false }), 1e-12);
-    return ops.div(ops.reduceSum(ops.div(rowSums, rowWeights), { keepDims: false }), ops.reshape(normalizer, []));
+    return ops.div(
+      ops.reduceSum(ops.div(rowSums, rowWeights), { keepDims: false }),
+      ops.reshape(normalizer, []),
+    );
   }
   // seq-mean-token-sum-norm: divided by the horizon as well.
   const horizon = config.aggregationHorizon ?? 1;
@@ -103,16 +118,25 @@ export function objectiveLossBuilder(config: LossConfig): LossBuilder {
         tokenLoss = ops.max(clippedLoss, unclipped);
         const isClipped = ops.cast(ops.greater(clippedLoss, unclipped), context.model.config.dtype);
         const tokenCount = ops.max(ops.reduceSum(weights, { keepDims: false }), 1e-12);
-        metrics.clip_fraction = ops.div(ops.reduceSum(ops.mul(isClipped, weights), { keepDims: false }), tokenCount);
+        metrics.clip_fraction = ops.div(
+          ops.reduceSum(ops.mul(isClipped, weights), { keepDims: false }),
+          tokenCount,
+        );
         if (loss.dualClip !== undefined) {
           const cap = ops.mul(ops.neg(advantages), loss.dualClip);
           const capped = ops.min(tokenLoss, cap);
           const negative = ops.less(advantages, 0);
           const isDual = ops.cast(ops.and(negative, ops.greater(tokenLoss, cap)), context.model.config.dtype);
-          metrics.dual_clip_fraction = ops.div(ops.reduceSum(ops.mul(isDual, weights), { keepDims: false }), tokenCount);
+          metrics.dual_clip_fraction = ops.div(
+            ops.reduceSum(ops.mul(isDual, weights), { keepDims: false }),
+            tokenCount,
+          );
           tokenLoss = ops.where(negative, capped, tokenLoss);
         }
-        metrics.approx_kl = ops.div(ops.reduceSum(ops.mul(ops.neg(logRatio), weights), { keepDims: false }), tokenCount);
+        metrics.approx_kl = ops.div(
+          ops.reduceSum(ops.mul(ops.neg(logRatio), weights), { keepDims: false }),
+          tokenCount,
+        );
       }
     }
     const policyLoss = aggregate(tokenLoss, weights, normalizer, loss);
@@ -122,13 +146,20 @@ export function objectiveLossBuilder(config: LossConfig): LossBuilder {
     const klCoefficient = loss.klCoefficient ?? 0;
     if (klCoefficient !== 0) {
       const reference = context.tokenInput(objectiveInputs.referenceLogprobs);
-      const kl = aggregate(klPenalty(logprobs, reference, loss.klEstimator ?? 'k3'), weights, normalizer, loss);
+      const kl = aggregate(
+        klPenalty(logprobs, reference, loss.klEstimator ?? 'k3'),
+        weights,
+        normalizer,
+        loss,
+      );
       metrics.kl_loss = kl;
       total = ops.add(total, ops.mul(kl, klCoefficient));
     }
     const entropyCoefficient = loss.entropyCoefficient ?? 0;
     if (entropyCoefficient !== 0) {
-      const entropy = ops.neg(ops.reduceSum(ops.mul(ops.exp(context.logProbs), context.logProbs), { axes: [2], keepDims: false }));
+      const entropy = ops.neg(
+        ops.reduceSum(ops.mul(ops.exp(context.logProbs), context.logProbs), { axes: [2], keepDims: false }),
+      );
       const aggregated = aggregate(entropy, weights, normalizer, loss);
       metrics.entropy = aggregated;
       total = ops.sub(total, ops.mul(aggregated, entropyCoefficient));
