@@ -132,6 +132,7 @@ async function measureOurs(scenario: Scenario, peakProbe: MatMulProbe) {
     loss,
     parameterCount: model.parameterCount(),
     peak: peakSamples[Math.floor(peakSamples.length / 2)]!,
+    bestPeak: peakSamples.at(-1)!,
   };
 }
 
@@ -196,10 +197,12 @@ async function createMatMulProbe(size: number): Promise<MatMulProbe> {
 const format = (value: number, digits = 1) => value.toFixed(digits);
 
 console.log(`@arpo/tensor training throughput (onnxruntime-node, ${threads} intra-op threads)`);
+let bestPeak = 0;
 for (const size of [512, 1024]) {
   const probe = await createMatMulProbe(size);
   const samples = [await probe.sample(), await probe.sample(), await probe.sample()];
   await probe.dispose();
+  bestPeak = Math.max(bestPeak, ...samples);
   console.log(`fp32 MatMul ${size}x${size} (standalone): ${format(Math.max(...samples) / 1e9)} GFLOP/s`);
 }
 const peakProbe = await createMatMulProbe(1024);
@@ -212,8 +215,13 @@ for (const scenario of scenarios) {
   console.log(
     `  @arpo/tensor: ${format(ours.tokensPerSecond, 0)} tokens/s, ${format(ours.msPerStep)} ms/step ` +
       `(run ${format(ours.runMsPerStep)} ms, AdamW ${format(ours.optimizerMsPerStep)} ms), ` +
-      `${format(ours.flopsPerSecond / 1e9)} GFLOP/s = ${format((100 * ours.flopsPerSecond) / ours.peak)}% of the ` +
-      `MatMul peak (${format(ours.peak / 1e9)} GFLOP/s, 1024x1024, sampled between steps)`,
+      `${format(ours.flopsPerSecond / 1e9)} GFLOP/s`,
+  );
+  bestPeak = Math.max(bestPeak, ours.bestPeak);
+  console.log(
+    `  fraction of MatMul peak: ${format((100 * ours.flopsPerSecond) / ours.peak)}% of the median peak sampled ` +
+      `between steps (${format(ours.peak / 1e9)} GFLOP/s); ${format((100 * ours.flopsPerSecond) / bestPeak)}% of ` +
+      `the best peak seen in this run (${format(bestPeak / 1e9)} GFLOP/s)`,
   );
   if (process.env.ARPO_BENCH_SKIP_TFJS_LARGE === '1' && scenario !== scenarios[0]) continue;
   const peer = await measureTfjs(tf, scenario);

@@ -5,7 +5,6 @@ import { createRandom, type EventSink, fanOutEventSink, type Task } from '@arpo/
 import { NativePolicy, trainByteLevelBpe } from '@arpo/policy';
 import { createArpoTagProtocol, createPythonTool } from '@arpo/sandbox';
 import {
-  builtInSystemPrompt,
   createArpoReward,
   demonstrationText,
   generateArithmeticTasks,
@@ -134,8 +133,9 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
       count: options.trainTasks,
       split: 'train',
       testCount: options.testTasks,
+      systemPrompt: null,
     });
-    const test = generateArithmeticTasks({ seed: options.seed, count: options.testTasks, split: 'test' });
+    const test = generateArithmeticTasks({ seed: options.seed, count: options.testTasks, split: 'test', systemPrompt: null });
     log(`Tasks: ${train.length} train, ${test.length} test (arithmetic with the Python tool).`);
     const demonstrations = await generateDemonstrations(train, {
       seed: options.seed,
@@ -147,9 +147,8 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
         ]),
     });
     const corpus = [
-      builtInSystemPrompt,
       ...demonstrations.map(
-        (demonstration) => `${demonstration.task.prompt[1]?.content}\n${demonstrationText(demonstration)}`,
+        (demonstration) => `${demonstration.task.prompt.at(-1)?.content}\n${demonstrationText(demonstration)}`,
       ),
     ];
     const tokenizer = trainByteLevelBpe({
@@ -162,7 +161,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
 
     const model = new DecoderTransformer({
       vocabSize: tokenizer.vocabularySize,
-      contextLength: 320,
+      contextLength: 256,
       modelDim: 128,
       layers: 2,
       heads: 4,

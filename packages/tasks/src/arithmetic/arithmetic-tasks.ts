@@ -14,6 +14,22 @@ export interface TaskGenerationOptions {
   /** Number of tasks in the split. */
   count: number;
   split: Split;
+  /**
+   * The system message. Default `builtInSystemPrompt` (the ARPO tag instructions); `null` leaves it out, for
+   * small models that learn the format from demonstrations and need the context for the answer.
+   */
+  systemPrompt?: string | null;
+}
+
+/** The prompt messages of a built-in task. */
+export function taskPrompt(question: string, systemPrompt: string | null | undefined): Task['prompt'] {
+  const system = systemPrompt === undefined ? builtInSystemPrompt : systemPrompt;
+  return system === null
+    ? [{ role: 'user', content: question }]
+    : [
+        { role: 'system', content: system },
+        { role: 'user', content: question },
+      ];
 }
 
 function draw(random: Random, digits: number): number {
@@ -69,10 +85,7 @@ export function generateArithmeticTasks(options: TaskGenerationOptions & { testC
   const problems = splitProblems(options.seed, { train: trainCount, test: testCount })[options.split];
   return problems.map((problem, index) => ({
     id: `arithmetic-${options.split}-${index}`,
-    prompt: [
-      { role: 'system', content: builtInSystemPrompt },
-      { role: 'user', content: arithmeticQuestion(problem.expression) },
-    ],
+    prompt: taskPrompt(arithmeticQuestion(problem.expression), options.systemPrompt),
     references: [String(problem.value)],
     tools: ['python'],
     dataSource: 'arithmetic',

@@ -1,6 +1,5 @@
 import { createRandom, type Task } from '@arpo/core';
-import type { Split, TaskGenerationOptions } from '../arithmetic/arithmetic-tasks.js';
-import { builtInSystemPrompt } from '../system-prompt.js';
+import { type Split, type TaskGenerationOptions, taskPrompt } from '../arithmetic/arithmetic-tasks.js';
 import type { KnowledgeBase } from './knowledge-base.js';
 
 /** The question asked about a person. */
@@ -29,10 +28,7 @@ export function generateMultiHopTasks(
     const country = countryOf.get(person.city) as string;
     return {
       id: `multi-hop-${options.split}-${index}`,
-      prompt: [
-        { role: 'system', content: builtInSystemPrompt },
-        { role: 'user', content: multiHopQuestion(person.name) },
-      ],
+      prompt: taskPrompt(multiHopQuestion(person.name), options.systemPrompt),
       references: [country],
       tools: ['search'],
       dataSource: 'multi-hop',

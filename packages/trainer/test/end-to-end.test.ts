@@ -1,0 +1,131 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getAlgorithmPreset } from '@arpo/advantage';
+import { parse, rolloutTreeSchema, trajectoryPaths } from '@arpo/core';
+import { NativePolicy, trainByteLevelBpe } from '@arpo/policy';
+import { promptFromTask, sampleArpo } from '@arpo/rollout';
+import { createArpoTagProtocol, createPythonTool, type PythonTool } from '@arpo/sandbox';
+import { createArpoReward, demonstrationText, generateArithmeticTasks, generateDemonstrations } from '@arpo/tasks';
+import { DecoderTransformer } from '@arpo/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demonstrationToSequence } from '../src/data/sequence-datum.js';
+import { LocalTrainerBackend } from '../src/engine/local-trainer-backend.js';
+import { runRlStep } from '../src/loops/rl-step.js';
+import { runSft } from '../src/loops/sft.js';
+
+// The real pieces end to end: Pyodide tool, BPE tokenizer, native ONNX policy, local trainer. A short SFT teaches
+// the tiny model the tag format so rollouts actually call the tool.
+describe('end to end on the real runtime', () => {
+  let python: PythonTool;
+  let backend: LocalTrainerBackend;
+  let policy: NativePolicy;
+  const protocol = createArpoTagProtocol();
+  const train = generateArithmeticTasks({ seed: 5, count: 64, split: 'train' });
+
+  beforeAll(async () => {
+    python = createPythonTool({ pool: { size: 2 } });
+    await python.pool.ready();
+    const run = async (code: string) => {
+      const result = await python.execute(code);
+      return result.ok ? result.output : result.error.message;
+    };
+    const demonstrations = await generateDemonstrations(train, {
+      seed: 5,
+      imperfectShare: 0.3,
+      tools: { python: run },
+      formatResult: (output) =>
+        protocol.formatResults([{ call: { kind: 'call', toolName: 'python', input: '', raw: '' }, result: { ok: true, output } }]),
+    });
+    const tokenizer = trainByteLevelBpe({
+      corpus: demonstrations.map((demonstration) => `${demonstration.task.prompt.at(-1)?.content}\n${demonstrationText(demonstration)}`),
+      vocabularySize: 272,
+      extraTokens: ['<|system|>', '<|user|>', '<|assistant|>'],
+    });
+    const model = new DecoderTransformer({ vocabSize: tokenizer.vocabularySize, contextLength: 320, modelDim: 48, layers: 1, heads: 4 });
+    const parameters = model.initializeParameters({ seed: 5 });
+    policy = await NativePolicy.create({ model, parameters, tokenizer, seed: 5 });
+    backend = new LocalTrainerBackend({ model, parameters, policy, directory: mkdtempSync(join(tmpdir(), 'arpo-e2e-')) });
+    const sequences = demonstrations.map((demonstration) =>
+      demonstrationToSequence(
+        { prompt: tokenizer.applyChatTemplate!(demonstration.task.prompt), turns: demonstration.turns },
+        tokenizer,
+      ),
+    );
+    await runSft({ backend, sequences, epochs: 6, batchSize: 16, learningRate: 1e-2, seed: 5, maxGradientNorm: 1 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await backend?.close();
+    await policy?.close();
+    await python?.close();
+  });
+
+  it('runs the ARPO sampler with the native policy and the Pyodide tool', async () => {
+    const prompts = train.slice(0, 2).map((task) => promptFromTask(task, policy.tokenizer));
+    const before = policy.statistics();
+    const groups = await sampleArpo({
+      environment: { policy, tools: [python], protocol },
+      prompts,
+      settings: { seed: 3, maxResponseTokens: 160 },
+      arpo: { trajectories: 6, initial: 3, alpha: 1, beta: 0 },
+    });
+    const after = policy.statistics();
+    for (const group of groups) {
+      expect(group.trajectories).toHaveLength(6);
+      parse(rolloutTreeSchema, group.tree);
+      expect(group.statistics.toolCalls).toBeGreaterThan(0);
+      // Branches share their parents' prefixes: not every trajectory's calls were executed.
+      const callsInTrajectories = group.trajectories.reduce((sum, trajectory) => sum + (trajectory.metrics.toolCalls ?? 0), 0);
+      expect(callsInTrajectories).toBeGreaterThan(group.statistics.toolCalls);
+      const paths = trajectoryPaths(group.tree, group.trajectories.length);
+      expect(paths.some((path) => path.length > 2)).toBe(true);
+      for (const trajectory of group.trajectories) {
+        const toolSegments = trajectory.segments.filter((segment) => segment.kind === 'tool');
+        for (const segment of toolSegments) {
+          expect(Array.from(trajectory.lossMask.subarray(segment.start, segment.end)).every((value) => value === 0)).toBe(true);
+          const text = policy.tokenizer.decode(trajectory.responseTokenIds.subarray(segment.start, segment.end));
+          expect(text).toMatch(/^ <result>\n[\s\S]*\n<\/result>$/);
+        }
+      }
+    }
+    const ran = groups.flatMap((group) =>
+      group.trajectories.flatMap((trajectory) =>
+        trajectory.segments.flatMap((segment) => (segment.kind === 'tool' ? segment.calls : [])),
+      ),
+    );
+    // Pyodide really computed something: at least one call printed a number.
+    expect(ran.some((call) => call.error === undefined && /^-?\d+\s*$/.test(call.output))).toBe(true);
+    expect(after.reusedTokens - before.reusedTokens).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('runs two real RL steps end to end', async () => {
+    const preset = getAlgorithmPreset('arpo');
+    const reward = createArpoReward();
+    const weightsBefore = Float32Array.from(backend.parameters.get('embed.weight')!.data as Float32Array);
+    for (let step = 0; step < 2; step++) {
+      const result = await runRlStep({
+        step,
+        seed: 100 + step,
+        backend,
+        environment: { policy, tools: [python], protocol, reward },
+        tasks: train.slice(8 + step * 2, 10 + step * 2),
+        algorithm: {
+          name: 'arpo',
+          sampler: { kind: 'arpo', arpo: { trajectories: 4, initial: 2 } },
+          estimator: preset.estimator,
+          loss: preset.loss,
+          optimizer: { learningRate: 1e-3, maxGradientNorm: 1 },
+          rollout: { maxResponseTokens: 160 },
+        },
+      });
+      expect(result.metrics.trajectories).toBe(8);
+      expect(Number.isFinite(result.metrics.loss)).toBe(true);
+      expect(Number.isFinite(result.metrics.gradient_norm)).toBe(true);
+      expect(result.metrics.tool_calls_executed).toBeGreaterThan(0);
+      expect(result.metrics.time_rollout_ms).toBeGreaterThan(0);
+    }
+    const weightsAfter = backend.parameters.get('embed.weight')!.data as Float32Array;
+    expect(weightsAfter.some((value, index) => value !== weightsBefore[index])).toBe(true);
+  }, 90_000);
+});
