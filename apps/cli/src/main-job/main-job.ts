@@ -2,25 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getAlgorithmPreset } from '@arpo/advantage';
 import { createRandom, type EventSink, fanOutEventSink, type Task } from '@arpo/core';
-import { NativePolicy, trainByteLevelBpe } from '@arpo/policy';
-import { createArpoTagProtocol, createPythonTool } from '@arpo/sandbox';
-import {
-  createArpoReward,
-  demonstrationText,
-  generateArithmeticTasks,
-  generateDemonstrations,
-} from '@arpo/tasks';
-import { DecoderTransformer } from '@arpo/tensor';
 import {
   createJsonlMetricsSink,
-  demonstrationToSequence,
   type EvaluationResult,
   evaluatePolicy,
-  LocalTrainerBackend,
   type RlAlgorithmSettings,
   runRlStep,
-  runSft,
 } from '@arpo/trainer';
+import { createArithmeticSetup, runSftPhase } from './arithmetic-setup.js';
 
 /** Sizes of the main job; the defaults fit a 2-core laptop. */
 export interface MainJobOptions {
@@ -63,7 +52,7 @@ export interface MainJobSummary {
 export function mainJobAlgorithm(name: MainJobOptions['algorithm']): RlAlgorithmSettings {
   const preset = getAlgorithmPreset(name);
   const rollout = { temperature: 1, maxResponseTokens: 160, maxToolCalls: 3, toolTimeoutMs: 10_000 };
-  const optimizer = { learningRate: 2e-4, weightDecay: 0, maxGradientNorm: 1 };
+  const optimizer = { learningRate: 1e-3, weightDecay: 0, maxGradientNorm: 1 };
   const loss = { ...preset.loss, klCoefficient: 0 };
   if (name === 'arpo') {
     return {
@@ -118,104 +107,18 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
     ...(options.events ? [options.events] : []),
   ]);
 
-  log('Starting the Python sandbox (Pyodide, 2 workers)...');
-  const python = createPythonTool({ pool: { size: 2 } });
+  const setup = await createArithmeticSetup({
+    seed: options.seed,
+    trainTasks: options.trainTasks,
+    testTasks: options.testTasks,
+    imperfectShare: options.imperfectShare,
+    directory: options.directory,
+    log,
+  });
   try {
-    await python.pool.ready();
-    const protocol = createArpoTagProtocol();
-    const runPython = async (code: string) => {
-      const result = await python.execute(code, { timeoutMs: 10_000 });
-      return result.ok ? result.output : `Error: ${result.error.message}`;
-    };
-
-    const train = generateArithmeticTasks({
-      seed: options.seed,
-      count: options.trainTasks,
-      split: 'train',
-      testCount: options.testTasks,
-      systemPrompt: null,
-    });
-    const test = generateArithmeticTasks({ seed: options.seed, count: options.testTasks, split: 'test', systemPrompt: null });
-    log(`Tasks: ${train.length} train, ${test.length} test (arithmetic with the Python tool).`);
-    const demonstrations = await generateDemonstrations(train, {
-      seed: options.seed,
-      imperfectShare: options.imperfectShare,
-      tools: { python: runPython },
-      formatResult: (output) =>
-        protocol.formatResults([
-          { call: { kind: 'call', toolName: 'python', input: '', raw: '' }, result: { ok: true, output } },
-        ]),
-    });
-    const corpus = [
-      ...demonstrations.map(
-        (demonstration) => `${demonstration.task.prompt.at(-1)?.content}\n${demonstrationText(demonstration)}`,
-      ),
-    ];
-    const tokenizer = trainByteLevelBpe({
-      corpus,
-      vocabularySize: 272,
-      extraTokens: ['<|system|>', '<|user|>', '<|assistant|>'],
-    });
-    await tokenizer.save(join(options.directory, 'tokenizer'));
-    log(`Tokenizer: byte-level BPE, ${tokenizer.vocabularySize} tokens.`);
-
-    const model = new DecoderTransformer({
-      vocabSize: tokenizer.vocabularySize,
-      contextLength: 256,
-      modelDim: 128,
-      layers: 2,
-      heads: 4,
-    });
-    const parameters = model.initializeParameters({ seed: options.seed });
-    const policy = await NativePolicy.create({ model, parameters, tokenizer, seed: options.seed });
-    const backend = new LocalTrainerBackend({
-      model,
-      parameters,
-      policy,
-      directory: join(options.directory, 'checkpoints'),
-    });
-    log(
-      `Model: decoder transformer, 2 layers, d_model 128, ${model.parameterCount().toLocaleString('en-US')} parameters.`,
-    );
-
-    const environment = { policy, tools: [python], protocol, reward: createArpoReward() };
-    const sequences = demonstrations.map((demonstration) =>
-      demonstrationToSequence(
-        {
-          prompt: tokenizer.applyChatTemplate!(demonstration.task.prompt, { addGenerationPrompt: true }),
-          turns: demonstration.turns,
-        },
-        tokenizer,
-      ),
-    );
-    const sftStarted = performance.now();
-    const batchSize = 16;
-    const stepsPerEpoch = Math.ceil(sequences.length / batchSize);
-    const sft = await runSft({
-      backend,
-      sequences,
-      epochs: options.sftEpochs,
-      batchSize,
-      learningRate: {
-        kind: 'warmup-cosine',
-        peakLearningRate: 3e-3,
-        warmupSteps: 10,
-        totalSteps: stepsPerEpoch * options.sftEpochs,
-        minLearningRate: 3e-4,
-      },
-      maxGradientNorm: 1,
-      seed: options.seed,
-      maxTokens: model.config.contextLength,
-      events,
-      onStep: ({ step, loss }) => {
-        if (step % 25 === 0)
-          log(`  SFT step ${step}/${stepsPerEpoch * options.sftEpochs}: loss ${loss.toFixed(3)}`);
-      },
-    });
-    const sftSeconds = (performance.now() - sftStarted) / 1000;
-    log(
-      `SFT done: ${sft.steps} steps in ${sftSeconds.toFixed(0)} s; epoch losses ${sft.epochLosses.map((loss) => loss.toFixed(3)).join(', ')}.`,
-    );
+    const { policy, backend, environment, train, test } = setup;
+    const sft = await runSftPhase(setup, { epochs: options.sftEpochs, seed: options.seed, events, log });
+    const sftSeconds = sft.seconds;
 
     let evaluationSeconds = 0;
     const evaluate = async (step: number, name: string) => {
@@ -268,7 +171,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
       algorithm: algorithm.name,
       before: withoutTranscripts(before),
       after: withoutTranscripts(after),
-      sft,
+      sft: { steps: sft.steps, epochLosses: sft.epochLosses },
       rl: { steps: options.rlSteps, lastMetrics },
       seconds: {
         total: (performance.now() - started) / 1000,
@@ -279,10 +182,8 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
     };
     await writeFile(join(options.directory, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     log(`Saved: ${join(options.directory, 'summary.json')}, ${metricsPath}, checkpoint ${checkpoint.path}`);
-    await backend.close();
-    await policy.close();
     return summary;
   } finally {
-    await python.close();
+    await setup.close();
   }
 }

@@ -50,7 +50,9 @@ export function isDerivedDim(dim: Dim): boolean {
 
 /** Whether two dims can be equal at run time. */
 export function dimsCompatible(left: Dim, right: Dim): boolean {
-  return left === right || isDerivedDim(left) || isDerivedDim(right) || typeof left !== typeof right;
+  if (left === right || isDerivedDim(left) || isDerivedDim(right)) return true;
+  // A name against a number may hold; two numbers or two declared names must be equal.
+  return typeof left !== typeof right;
 }
 
 /** The dim a reshape infers (-1): input dims left after cancelling the target's other dims. */

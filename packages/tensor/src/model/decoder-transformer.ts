@@ -1,4 +1,4 @@
-import { createRandom } from '@arpo/core';
+import { createRandom, InvalidArgumentError } from '@arpo/core';
 import type { Graph, SymbolicTensor } from '../graph/graph.js';
 import type { Dim } from '../graph/shape.js';
 import * as ops from '../ops/index.js';
@@ -91,6 +91,12 @@ export class DecoderTransformer {
     return specs;
   }
 
+  /** For `AdamW`'s `decay` option: weight decay on matrices and embeddings, not on biases and norms. */
+  weightDecayFilter(): (name: string) => boolean {
+    const decayed = new Set(this.parameterSpecs().filter((spec) => spec.decay).map((spec) => spec.name));
+    return (name) => decayed.has(name);
+  }
+
   /** Parameter count. */
   parameterCount(): number {
     return this.parameterSpecs().reduce((total, spec) => total + spec.shape.reduce((a, b) => a * b, 1), 0);
@@ -136,7 +142,9 @@ export class DecoderTransformer {
     const { modelDim, heads, layers } = this.config;
     const parameter = (name: string) => {
       const tensor = parameters.get(name);
-      if (!tensor) throw new Error(`missing parameter '${name}'`);
+      if (!tensor) {
+        throw new InvalidArgumentError({ argument: 'parameters', message: `missing parameter '${name}'` });
+      }
       return tensor;
     };
     const graph = inputs.tokenIds.graph;

@@ -2,7 +2,7 @@ import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { floatAttribute, intAttribute, readFloat, readInt } from '../graph/attribute.js';
 import type { SymbolicTensor } from '../graph/graph.js';
 import type { OpDefinition } from '../graph/op-definition.js';
-import { broadcastDim, broadcastShapes, type Dim, dimsCompatible } from '../graph/shape.js';
+import { broadcastShapes, type Dim, dimsCompatible } from '../graph/shape.js';
 import { applyOp1, floatTypes, requireDtypes, requireInput, requireSameDtype, single } from './apply.js';
 import { unbroadcast } from './broadcast-gradient.js';
 import { mul } from './elementwise.js';
@@ -25,13 +25,8 @@ export const matMulDefinition: OpDefinition = {
     const mismatch = (detail: string) =>
       new TensorShapeError({ op: 'MatMul', detail, shapes: [a.shape, b.shape] });
     if (a.rank < 2 || b.rank < 2) throw mismatch('operands need rank >= 2');
-    const inner = broadcastDim(a.shape[a.rank - 1]!, b.shape[b.rank - 2]!);
-    if (
-      inner === undefined ||
-      (a.shape[a.rank - 1] !== b.shape[b.rank - 2] && inner !== a.shape[a.rank - 1])
-    ) {
-      throw mismatch(`inner dimensions ${a.shape[a.rank - 1]} and ${b.shape[b.rank - 2]} differ`);
-    }
+    const [innerA, innerB] = [a.shape[a.rank - 1]!, b.shape[b.rank - 2]!];
+    if (!dimsCompatible(innerA, innerB)) throw mismatch(`inner dimensions ${innerA} and ${innerB} differ`);
     const batch = broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)]);
     if (!batch) throw mismatch('batch dimensions do not broadcast');
     return single(dtype, [...batch, a.shape[a.rank - 2]!, b.shape[b.rank - 1]!]);

@@ -5,7 +5,7 @@ import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { type DataType, dataTypeOfArray, type TensorArray } from '../graph/dtype.js';
 import type { Graph, SymbolicTensor } from '../graph/graph.js';
-import { formatShape, type Shape } from '../graph/shape.js';
+import { formatShape, isDerivedDim, type Shape } from '../graph/shape.js';
 import { serializeGraph } from '../onnx/serialize.js';
 
 /** A concrete tensor fed to or returned by a compiled graph. */
@@ -31,8 +31,6 @@ export interface GraphInputSpec {
   readonly dtype: DataType;
   readonly shape: Shape;
 }
-
-const derivedDim = /[*+/[\]-]/;
 
 /**
  * A graph compiled for onnxruntime. Parameters are ordinary inputs, so one session serves every training
@@ -149,7 +147,7 @@ export class CompiledGraph {
         const declared = input.shape[axis]!;
         if (typeof declared === 'number') {
           if (declared !== dim) throw mismatch(`axis ${axis} must be ${declared}`);
-        } else if (!derivedDim.test(declared)) {
+        } else if (!isDerivedDim(declared)) {
           const bound = bindings[declared];
           if (bound !== undefined && bound !== dim)
             throw mismatch(`'${declared}' is ${bound} elsewhere, ${dim} here`);
