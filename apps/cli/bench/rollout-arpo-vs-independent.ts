@@ -28,13 +28,18 @@ const setup = await createArithmeticSetup({
 });
 try {
   await runSftPhase(setup, { epochs: Number(values['sft-epochs']), seed, log: (line) => console.log(line) });
-  const prompts = setup.test.slice(0, Number(values.prompts)).map((task) => promptFromTask(task, setup.tokenizer));
+  const prompts = setup.test
+    .slice(0, Number(values.prompts))
+    .map((task) => promptFromTask(task, setup.tokenizer));
   const environment = { policy: setup.policy, tools: [setup.python], protocol: setup.protocol };
   const settings = { seed: seed + 1, temperature: 1, maxResponseTokens: 160 };
 
   const summarize = (groups: RolloutGroup[], seconds: number) => {
     const trajectories = groups.flatMap((group) => group.trajectories);
-    const inTrajectories = trajectories.reduce((sum, trajectory) => sum + (trajectory.metrics.toolCalls ?? 0), 0);
+    const inTrajectories = trajectories.reduce(
+      (sum, trajectory) => sum + (trajectory.metrics.toolCalls ?? 0),
+      0,
+    );
     return {
       trajectories: trajectories.length,
       computed: groups.reduce((sum, group) => sum + group.statistics.computedTokens, 0),
@@ -69,7 +74,9 @@ try {
     ['tool calls in trajectories', (entry) => entry.callsInTrajectories],
     ['wall time (s)', (entry) => entry.seconds.toFixed(2)],
   ];
-  console.log(`\n${prompts.length} prompts, ARPO ${values.mode} mode (M = 16, N = 8, Z = 1) vs 16 independent trajectories:`);
+  console.log(
+    `\n${prompts.length} prompts, ARPO ${values.mode} mode (M = 16, N = 8, Z = 1) vs 16 independent trajectories:`,
+  );
   console.log('| measure | 16 independent | ARPO M=16 N=8 | ARPO / independent |');
   console.log('|---|---|---|---|');
   for (const [name, get] of rows) {

@@ -137,6 +137,24 @@ describe('agent loop (independent sampler)', () => {
     expect(textOf(trajectory.responseTokenIds)).toContain('<result>error: kaboom</result>');
   });
 
+  it('cuts a tool result that overflows the context', async () => {
+    const longTool = createScriptedTool({ name: 'python', respond: () => 'z'.repeat(400) });
+    const policy = createScriptedPolicy({
+      contextLength: 120,
+      respond: (context) => (resultsIn(context) === 0 ? '<python>x</python>' : '<answer>done</answer>'),
+    });
+    const groups = await sampleIndependent({
+      environment: { policy, tools: [longTool], protocol: testProtocol },
+      prompts: [prompt('a')],
+      n: 1,
+      settings: { seed: 1, maxResponseTokens: 1000 },
+    });
+    const trajectory = groups[0]!.trajectories[0]!;
+    expect(trajectory.finishReason).toBe('length');
+    expect(trajectory.promptTokenIds.length + trajectory.responseTokenIds.length).toBe(120);
+    parse(trajectorySchema, trajectory);
+  });
+
   it('reports an unknown tool to the model', async () => {
     const groups = await sampleIndependent({
       environment: { policy: callingPolicy({ calls: 1 }), tools: [], protocol: testProtocol },

@@ -2,8 +2,8 @@
 // @arpo/tensor (onnxruntime-node), against the identical model in @tensorflow/tfjs on its wasm backend and
 // against a plain fp32 MatMul through onnxruntime, all measured in this run.
 //
-//   pnpm --filter @arpo/tensor bench   (ARPO_BENCH_THREADS=2 by default; ARPO_BENCH_SKIP_TFJS_LARGE=1 skips the
-//   slow tfjs run of the larger model)
+//   pnpm --filter @arpo/tensor bench   (ARPO_BENCH_THREADS=2 by default; ARPO_BENCH_SPINNING=0 for a shared machine;
+//   ARPO_BENCH_SKIP_TFJS_LARGE=1 skips the slow tfjs run of the larger model)
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { createRandom } from '@arpo/core';
@@ -21,6 +21,8 @@ import {
 import { createTfjsTrainer } from './tfjs-transformer.js';
 
 const threads = Number(process.env.ARPO_BENCH_THREADS ?? 2);
+// Spinning worker threads are fastest on an idle machine and slowest when other processes share the cores.
+const spinning = process.env.ARPO_BENCH_SPINNING !== '0';
 
 interface Scenario {
   label: string;
@@ -76,7 +78,7 @@ function trainingFlops(model: DecoderTransformer, batch: number, seq: number): n
 async function measureOurs(scenario: Scenario, peakProbe: MatMulProbe) {
   const model = new DecoderTransformer(scenario.config);
   const parameters = model.initializeParameters({ seed: 1 });
-  const compiled = await compileGraph(buildTrainingGraph(model), { threads });
+  const compiled = await compileGraph(buildTrainingGraph(model), { threads, spinning });
   const { tokenIds, targets, mask } = batchData(scenario.config, scenario.batch, scenario.seq);
   const shape = [scenario.batch, scenario.seq];
   const feeds: Record<string, TensorValue> = {
@@ -177,7 +179,7 @@ async function createMatMulProbe(size: number): Promise<MatMulProbe> {
   const graph = new Graph({ name: 'matmul-peak' });
   const a = graph.input('a', 'float32', [size, size]);
   const b = graph.input('b', 'float32', [size, size]);
-  const compiled = await CompiledGraph.create(graph, { outputs: { c: ops.matmul(a, b) }, threads });
+  const compiled = await CompiledGraph.create(graph, { outputs: { c: ops.matmul(a, b) }, threads, spinning });
   const random = createRandom({ seed: 5 });
   const data = () => Float32Array.from({ length: size * size }, () => random.next() - 0.5);
   const feeds = { a: { data: data(), shape: [size, size] }, b: { data: data(), shape: [size, size] } };
@@ -196,7 +198,9 @@ async function createMatMulProbe(size: number): Promise<MatMulProbe> {
 
 const format = (value: number, digits = 1) => value.toFixed(digits);
 
-console.log(`@arpo/tensor training throughput (onnxruntime-node, ${threads} intra-op threads)`);
+console.log(
+  `@arpo/tensor training throughput (onnxruntime-node, ${threads} intra-op threads, spinning ${spinning ? 'on' : 'off'})`,
+);
 let bestPeak = 0;
 for (const size of [512, 1024]) {
   const probe = await createMatMulProbe(size);

@@ -6,7 +6,12 @@ import { parse, rolloutTreeSchema, trajectoryPaths } from '@arpo/core';
 import { NativePolicy, trainByteLevelBpe } from '@arpo/policy';
 import { promptFromTask, sampleArpo } from '@arpo/rollout';
 import { createArpoTagProtocol, createPythonTool, type PythonTool } from '@arpo/sandbox';
-import { createArpoReward, demonstrationText, generateArithmeticTasks, generateDemonstrations } from '@arpo/tasks';
+import {
+  createArpoReward,
+  demonstrationText,
+  generateArithmeticTasks,
+  generateDemonstrations,
+} from '@arpo/tasks';
 import { DecoderTransformer } from '@arpo/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demonstrationToSequence } from '../src/data/sequence-datum.js';
@@ -21,7 +26,7 @@ describe('end to end on the real runtime', () => {
   let backend: LocalTrainerBackend;
   let policy: NativePolicy;
   const protocol = createArpoTagProtocol();
-  const train = generateArithmeticTasks({ seed: 5, count: 64, split: 'train' });
+  const train = generateArithmeticTasks({ seed: 5, count: 64, split: 'train', systemPrompt: null });
 
   beforeAll(async () => {
     python = createPythonTool({ pool: { size: 2 } });
@@ -35,24 +40,48 @@ describe('end to end on the real runtime', () => {
       imperfectShare: 0.3,
       tools: { python: run },
       formatResult: (output) =>
-        protocol.formatResults([{ call: { kind: 'call', toolName: 'python', input: '', raw: '' }, result: { ok: true, output } }]),
+        protocol.formatResults([
+          { call: { kind: 'call', toolName: 'python', input: '', raw: '' }, result: { ok: true, output } },
+        ]),
     });
     const tokenizer = trainByteLevelBpe({
-      corpus: demonstrations.map((demonstration) => `${demonstration.task.prompt.at(-1)?.content}\n${demonstrationText(demonstration)}`),
+      corpus: demonstrations.map(
+        (demonstration) =>
+          `${demonstration.task.prompt.at(-1)?.content}\n${demonstrationText(demonstration)}`,
+      ),
       vocabularySize: 272,
       extraTokens: ['<|system|>', '<|user|>', '<|assistant|>'],
     });
-    const model = new DecoderTransformer({ vocabSize: tokenizer.vocabularySize, contextLength: 320, modelDim: 48, layers: 1, heads: 4 });
+    const model = new DecoderTransformer({
+      vocabSize: tokenizer.vocabularySize,
+      contextLength: 320,
+      modelDim: 48,
+      layers: 1,
+      heads: 4,
+    });
     const parameters = model.initializeParameters({ seed: 5 });
     policy = await NativePolicy.create({ model, parameters, tokenizer, seed: 5 });
-    backend = new LocalTrainerBackend({ model, parameters, policy, directory: mkdtempSync(join(tmpdir(), 'arpo-e2e-')) });
+    backend = new LocalTrainerBackend({
+      model,
+      parameters,
+      policy,
+      directory: mkdtempSync(join(tmpdir(), 'arpo-e2e-')),
+    });
     const sequences = demonstrations.map((demonstration) =>
       demonstrationToSequence(
         { prompt: tokenizer.applyChatTemplate!(demonstration.task.prompt), turns: demonstration.turns },
         tokenizer,
       ),
     );
-    await runSft({ backend, sequences, epochs: 6, batchSize: 16, learningRate: 1e-2, seed: 5, maxGradientNorm: 1 });
+    await runSft({
+      backend,
+      sequences,
+      epochs: 6,
+      batchSize: 16,
+      learningRate: 1e-2,
+      seed: 5,
+      maxGradientNorm: 1,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -76,15 +105,29 @@ describe('end to end on the real runtime', () => {
       parse(rolloutTreeSchema, group.tree);
       expect(group.statistics.toolCalls).toBeGreaterThan(0);
       // Branches share their parents' prefixes: not every trajectory's calls were executed.
-      const callsInTrajectories = group.trajectories.reduce((sum, trajectory) => sum + (trajectory.metrics.toolCalls ?? 0), 0);
+      const callsInTrajectories = group.trajectories.reduce(
+        (sum, trajectory) => sum + (trajectory.metrics.toolCalls ?? 0),
+        0,
+      );
       expect(callsInTrajectories).toBeGreaterThan(group.statistics.toolCalls);
       const paths = trajectoryPaths(group.tree, group.trajectories.length);
       expect(paths.some((path) => path.length > 2)).toBe(true);
       for (const trajectory of group.trajectories) {
-        const toolSegments = trajectory.segments.filter((segment) => segment.kind === 'tool');
+        // A result cut by the length limit (last segment of a 'length' trajectory) has no closing tag.
+        const toolSegments = trajectory.segments.filter(
+          (segment, index) =>
+            segment.kind === 'tool' &&
+            !(trajectory.finishReason === 'length' && index === trajectory.segments.length - 1),
+        );
         for (const segment of toolSegments) {
-          expect(Array.from(trajectory.lossMask.subarray(segment.start, segment.end)).every((value) => value === 0)).toBe(true);
-          const text = policy.tokenizer.decode(trajectory.responseTokenIds.subarray(segment.start, segment.end));
+          expect(
+            Array.from(trajectory.lossMask.subarray(segment.start, segment.end)).every(
+              (value) => value === 0,
+            ),
+          ).toBe(true);
+          const text = policy.tokenizer.decode(
+            trajectory.responseTokenIds.subarray(segment.start, segment.end),
+          );
           expect(text).toMatch(/^ <result>\n[\s\S]*\n<\/result>$/);
         }
       }

@@ -52,7 +52,7 @@ export interface MainJobSummary {
 export function mainJobAlgorithm(name: MainJobOptions['algorithm']): RlAlgorithmSettings {
   const preset = getAlgorithmPreset(name);
   const rollout = { temperature: 1, maxResponseTokens: 160, maxToolCalls: 3, toolTimeoutMs: 10_000 };
-  const optimizer = { learningRate: 1e-3, weightDecay: 0, maxGradientNorm: 1 };
+  const optimizer = { learningRate: 2e-4, weightDecay: 0, maxGradientNorm: 1 };
   const loss = { ...preset.loss, klCoefficient: 0 };
   if (name === 'arpo') {
     return {

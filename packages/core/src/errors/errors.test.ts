@@ -9,9 +9,9 @@ import { formatPath, ValidationError } from './validation-error.js';
 describe('ArpoError', () => {
   it('is recognised by marker, not by prototype, so duplicate installs agree', async () => {
     vi.resetModules();
-    const copy = (await import(
-      './validation-error.js?second-copy'
-    )) as typeof import('./validation-error.js');
+    // A query string makes vite load a second, independent instance of the module (a "duplicate install").
+    const specifier = './validation-error.js?second-copy';
+    const copy = (await import(/* @vite-ignore */ specifier)) as typeof import('./validation-error.js');
     expect(copy.ValidationError).not.toBe(ValidationError);
     const foreign = new copy.ValidationError({
       subject: 'config',

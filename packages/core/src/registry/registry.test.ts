@@ -47,7 +47,8 @@ describe('getRegistry', () => {
   it('shares entries between two loaded copies of the module', async () => {
     getRegistry<string>('test shared').register('from-first-copy', 'x');
     vi.resetModules();
-    const copy = (await import('./registry.js?second-copy')) as typeof import('./registry.js');
+    const specifier = './registry.js?second-copy';
+    const copy = (await import(/* @vite-ignore */ specifier)) as typeof import('./registry.js');
     expect(copy.getRegistry).not.toBe(getRegistry);
     expect(copy.getRegistry<string>('test shared').get('from-first-copy')).toBe('x');
     copy.getRegistry<string>('test shared').register('from-second-copy', 'y');

@@ -320,8 +320,13 @@ export class RolloutEngine {
       );
       entry.state.toolCalls += mine.length;
       entry.group.toolCalls += mine.length;
-      if (entry.state.responseLength >= this.settings.maxResponseTokens) {
-        entry.state.truncate(this.settings.maxResponseTokens);
+      // A long tool result may overflow the response budget or the model's context: cut it there.
+      const limit = Math.min(
+        this.settings.maxResponseTokens,
+        this.environment.policy.contextLength - entry.state.promptTokenIds.length,
+      );
+      if (entry.state.responseLength >= limit) {
+        entry.state.truncate(limit);
         entry.state.finish('length');
         continue;
       }

@@ -1,1 +1,2 @@
 export * from './javascript-tool.js';
+export * from './quickjs-pool.js';

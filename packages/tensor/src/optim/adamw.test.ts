@@ -110,6 +110,14 @@ describe('AdamW', () => {
     }
   });
 
+  it('takes a per-step learning-rate override', () => {
+    const parameters = new Map([['w', value(1)]]);
+    const optimizer = new AdamW({ learningRate: 0.5, weightDecay: 0 });
+    const result = optimizer.apply(parameters, new Map([['w', value(2)]]), { learningRate: 0.01 });
+    expect(result.learningRate).toBe(0.01);
+    expect((parameters.get('w')!.data as Float32Array)[0]).toBeCloseTo(0.99, 6);
+  });
+
   it('rejects invalid options', () => {
     expect(() => new AdamW({ learningRate: -1 })).toThrow(/AdamW options/);
   });

@@ -20,6 +20,11 @@ export interface CompileOptions {
   /** onnxruntime intra-op threads (default 2). */
   threads?: number;
   /**
+   * Let idle onnxruntime worker threads spin for work (default true: lowest latency on an idle machine).
+   * Turn off when the cores are shared with other busy processes.
+   */
+  spinning?: boolean;
+  /**
    * Compile one session per binding of the named dims (written as fixed sizes, so onnxruntime can plan
    * memory and fold shape computations) instead of one session for all shapes. Default false.
    */
@@ -172,6 +177,7 @@ export class CompiledGraph {
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
         logSeverityLevel: 3,
+        extra: { session: { intra_op: { allow_spinning: this.options.spinning === false ? '0' : '1' } } },
       }).catch((error: unknown) => {
         this.sessions.delete(key);
         throw new GraphExecutionError({ graph: this.name, stage: 'load', cause: error });

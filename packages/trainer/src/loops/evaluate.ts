@@ -29,7 +29,14 @@ export interface EvaluationResult {
   meanResponseTokens: number;
   samples: number;
   /** Every sample's task, response text and reward, in task order. */
-  transcripts: { taskId: string; question: string; references: string[]; response: string; reward: number; correct: number }[];
+  transcripts: {
+    taskId: string;
+    question: string;
+    references: string[];
+    response: string;
+    reward: number;
+    correct: number;
+  }[];
 }
 
 /** Rolls out every task (greedy by default) and scores it: accuracy, reward, format errors, tool statistics. */
