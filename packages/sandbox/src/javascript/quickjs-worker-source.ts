@@ -203,6 +203,7 @@ function installConsole(context, output, format) {
   const consoleObject = context.newObject();
   for (const method of ['log', 'info', 'warn', 'error', 'debug']) {
     const fn = context.newFunction(method, (...args) => {
+      if (output.overflowed) return { error: context.newError('console output limit exceeded') };
       try {
         const parts = [];
         for (const arg of args) parts.push(format(arg));

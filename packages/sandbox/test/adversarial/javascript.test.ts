@@ -67,14 +67,79 @@ const cases: AdversarialCase[] = [
     check: (text) => expect(text).toBe(''),
   },
   { name: 'thrown non-error value', code: 'throw { secret: 1 }', expect: ['runtime-error'] },
+  {
+    name: 'one long built-in call: a huge BigInt to decimal',
+    code: 'String(2n ** 1000000n).length',
+    expect: ['timeout'],
+    check: (text) => expect(text).toContain('its worker was replaced'),
+  },
+  {
+    name: 'string repeat right at the memory cap',
+    code: '"x".repeat(2 ** 24).repeat(2)',
+    expect: ['memory-limit'],
+  },
+  {
+    name: 'growing string memory bomb',
+    code: 'const parts = []; for (let i = 0; ; i++) parts.push(String(i).repeat(1 << 18));',
+    expect: ['memory-limit'],
+  },
+  {
+    name: 'catastrophic regular expression backtracking',
+    code: '/(a+)+$/.test("a".repeat(40) + "b")',
+    expect: ['timeout'],
+  },
+  {
+    name: 'console output limit caught and ignored',
+    code: 'for (;;) { try { console.log("spam ".repeat(100)); } catch (error) {} }',
+    expect: ['output-limit'],
+  },
+  {
+    name: 'huge final value',
+    code: '"x".repeat(10 ** 7)',
+    expect: ['output-limit'],
+  },
+  {
+    name: 'replaced String.prototype.slice cannot lift the output cap',
+    code: 'String.prototype.slice = function () { return this + this; }; "x".repeat(10 ** 6)',
+    expect: ['output-limit'],
+    check: (text) => expect(text).toBe(`${'x'.repeat(5000)}\n[output truncated: more than 5000 characters]`),
+  },
+  {
+    name: 'replaced JSON.stringify does not change how the result is printed',
+    code: 'JSON.stringify = () => "y".repeat(10 ** 6); ({ a: 1 })',
+    expect: ['ok'],
+    check: (text) => expect(text).toBe('{"a":1}'),
+  },
+  {
+    name: 'infinite loop in a getter while the result is printed',
+    code: '({ get trap() { for (;;) {} } })',
+    expect: ['timeout'],
+  },
+  {
+    name: 'no quickjs-libc std/os modules, eval finds no host',
+    code: '[typeof std, typeof os, typeof scriptArgs, typeof WebAssembly, eval("typeof require")].join()',
+    expect: ['ok'],
+    check: (text) => expect(text).toBe('undefined,undefined,undefined,undefined,undefined'),
+  },
+  {
+    name: 'endless promise jobs never run',
+    code: '(async () => { for (;;) await null; })(); "returned"',
+    expect: ['ok'],
+    check: (text) => expect(text).toBe('returned'),
+  },
 ];
 
 describe('adversarial: JavaScript on QuickJS', () => {
   let tool: JavaScriptTool;
   const environment = { ...process.env };
-  beforeAll(() => {
+  beforeAll(async () => {
     markHost();
-    tool = createJavaScriptTool({ memoryLimitMb: 32, outputLimit: 5000 });
+    tool = createJavaScriptTool({
+      memoryLimitMb: 32,
+      outputLimit: 5000,
+      pool: { size: 2, interruptGraceMs: 250 },
+    });
+    await tool.pool.ready();
   });
   afterAll(() => tool.close());
 
@@ -87,4 +152,41 @@ describe('adversarial: JavaScript on QuickJS', () => {
       expectHostHealthy(environment);
     });
   }
+
+  it('keeps the host event loop running while a call is stuck in one long built-in', async () => {
+    // Warm: the call below must not be waiting for a worker when the timer is set.
+    expect(await tool.execute('1 + 1')).toMatchObject({ ok: true, output: '2' });
+    const events: string[] = [];
+    const call = tool.execute('String(2n ** 1000000n).length', { timeoutMs: 1000 }).then((result) => {
+      events.push('call settled');
+      return result;
+    });
+    // The long conversion runs for seconds; on the host thread it would hold every timer until it returned.
+    const timer = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        events.push('host timer fired');
+        resolve();
+      }, 20),
+    );
+    const result = await call;
+    await timer;
+    expect(events).toEqual(['host timer fired', 'call settled']);
+    expect(result).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(await tool.execute('"next"')).toMatchObject({ ok: true, output: 'next' });
+    expectHostHealthy(environment);
+  });
+
+  it('aborting a call stuck in one long built-in replaces its worker', async () => {
+    const replaced = tool.pool.stats.workersReplaced;
+    const controller = new AbortController();
+    const call = tool.execute('String(2n ** 1000000n)', { timeoutMs: 60_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    expect(await call).toMatchObject({
+      ok: false,
+      error: { code: 'aborted', message: 'the call was aborted (its worker was replaced)' },
+    });
+    expect(tool.pool.stats.workersReplaced).toBe(replaced + 1);
+    expect(await tool.execute('"next"')).toMatchObject({ ok: true, output: 'next' });
+    expectHostHealthy(environment);
+  });
 });
