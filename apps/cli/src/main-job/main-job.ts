@@ -116,7 +116,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
     log,
   });
   try {
-    const { policy, backend, environment, train, test } = setup;
+    const { backend, environment, train, test } = setup;
     const sft = await runSftPhase(setup, { epochs: options.sftEpochs, seed: options.seed, events, log });
     const sftSeconds = sft.seconds;
 

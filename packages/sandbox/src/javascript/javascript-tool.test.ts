@@ -71,11 +71,14 @@ describe('createJavaScriptTool', () => {
   });
 
   it('caps the heap', async () => {
+    const replaced = tool.pool.stats.workersReplaced;
     const result = await tool.execute(
-      'const parts = []; for (;;) parts.push("y".repeat(1 << 20) + parts.length)',
+      'const unit = "y".repeat(1 << 20); const parts = []; for (let i = 0; ; i++) parts.push(unit.slice(i % 7))',
+      { timeoutMs: 20_000 },
     );
     expect(result).toMatchObject({ ok: false, error: { code: 'memory-limit' } });
-    if (!result.ok) expect(result.error.message).toContain('16 MiB heap cap');
+    if (!result.ok) expect(result.error.message).toContain('16 MiB memory cap (its worker was replaced)');
+    expect(tool.pool.stats.workersReplaced).toBe(replaced + 1);
     expect(await tool.execute('1 + 1')).toMatchObject({ ok: true, output: '2' });
   });
 

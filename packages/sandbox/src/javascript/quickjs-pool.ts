@@ -30,7 +30,11 @@ export interface QuickJsPoolOptions {
 
 /** Limits every call's QuickJS runtime gets. */
 export interface QuickJsSandboxLimits {
-  /** Heap cap of each call's QuickJS runtime, in MiB. Default 64. */
+  /**
+   * Memory cap of each call, in MiB: QuickJS's runtime limit, and the worker's whole WebAssembly memory is capped
+   * at this plus 32 MiB, which also bounds ArrayBuffer contents (QuickJS's own limit does not count them).
+   * Default 64.
+   */
   memoryLimitMb?: number;
   /** QuickJS stack cap, in KiB (deep recursion ends with a "stack overflow" error). Default 256. */
   maxStackSizeKb?: number;
@@ -65,6 +69,9 @@ interface Slot {
     finish: (status: CodeRunStatus | 'raw', payload: string, result?: QuickJsWorkerResult) => void;
   };
 }
+
+/** WebAssembly memory a worker may use beyond `memoryLimitMb`: QuickJS's data, stack and allocator overhead. */
+const wasmOverheadBytes = 32 * 1024 * 1024;
 
 /** Values the interrupt cell takes (read by the worker's interrupt handler). */
 const interruptFor = { timeout: 1, aborted: 2 } as const;
@@ -197,8 +204,8 @@ export class QuickJsPool {
       modulePath: this.modulePath,
       interrupt: interrupt.buffer as SharedArrayBuffer,
       memoryLimitBytes,
-      // Room for QuickJS's own structures and allocator fragmentation on top of the runtime's cap.
-      wasmMemoryLimitBytes: 2 * memoryLimitBytes + 32 * 1024 * 1024,
+      // Room for QuickJS's code, stack and allocator overhead on top of the runtime's cap.
+      wasmMemoryLimitBytes: memoryLimitBytes + wasmOverheadBytes,
       maxStackBytes: this.limits.maxStackSizeKb * 1024,
       outputLimit: this.limits.outputLimit,
     };
@@ -399,10 +406,16 @@ export class QuickJsPool {
       case 'error':
         return keep({ status, message });
       case 'memory-limit':
-        return keep({
-          status,
-          message: `${message}: the code exceeded the ${this.limits.memoryLimitMb} MiB heap cap`,
-        });
+        // WebAssembly memory never shrinks: a worker that hit the cap is replaced, so it gives the memory back.
+        return {
+          outcome: this.outcome({
+            status,
+            stdout,
+            message: `${message}: the code exceeded the ${this.limits.memoryLimitMb} MiB memory cap (its worker was replaced)`,
+            durationMs,
+          }),
+          replaceWorker: true,
+        };
       case 'timeout':
       case 'aborted':
         // The host's reason wins: an abort that raced the worker's own deadline check is still an abort.

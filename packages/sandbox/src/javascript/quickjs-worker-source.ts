@@ -10,7 +10,7 @@ export interface QuickJsWorkerData {
   interrupt: SharedArrayBuffer;
   /** Heap cap of each call's QuickJS runtime, in bytes. */
   memoryLimitBytes: number;
-  /** Cap on the whole WebAssembly memory of the worker's QuickJS instance, in bytes (a second line). */
+  /** Cap on the whole WebAssembly memory of the worker's QuickJS instance, in bytes: the hard memory bound. */
   wasmMemoryLimitBytes: number;
   /** QuickJS stack cap, in bytes. */
   maxStackBytes: number;
@@ -46,6 +46,8 @@ export const quickJsWorkerSource: string = `
 const { parentPort, workerData } = require('node:worker_threads');
 const data = workerData;
 const interrupt = new Int32Array(data.interrupt);
+// Set when the WebAssembly memory refused to grow during the current call: the real memory cap was reached.
+let growRefused = false;
 
 // Renders a value the way the tool prints it, cut to 'limit' characters. It runs inside the sandbox, so user
 // getters and toString methods stay there; it keeps its own references to the intrinsics it uses, taken before
@@ -164,12 +166,20 @@ function run(quickjs, request) {
         installConsole(context, output, format);
         const result = context.evalCode(request.code, 'code.js');
         if (result.error) {
-          const error = context.dump(result.error);
+          // The code is done; reading its error may need memory the code used up (the WebAssembly cap still holds).
+          runtime.setMemoryLimit(-1);
+          let text;
+          try {
+            text = describeError(context.dump(result.error));
+          } catch (error) {
+            text = '';
+          }
           result.error.dispose();
           if (output.overflowed) return ['output-limit', output.text(), ''];
           if (stoppedBy) return [stoppedBy, output.text(), ''];
-          const text = describeError(error);
-          if (/out of memory/i.test(text)) return ['memory-limit', output.text(), text];
+          if (growRefused || /out of memory/i.test(text)) {
+            return ['memory-limit', output.text(), /out of memory/i.test(text) ? text : 'InternalError: out of memory'];
+          }
           return ['error', output.text(), text];
         }
         let shown = '';
@@ -178,7 +188,7 @@ function run(quickjs, request) {
         } catch (error) {
           if (stoppedBy) return [stoppedBy, output.text(), ''];
           const text = String((error && error.message) || error);
-          if (/out of memory/i.test(text)) return ['memory-limit', output.text(), text];
+          if (growRefused || /out of memory/i.test(text)) return ['memory-limit', output.text(), text];
           return ['error', output.text(), text];
         } finally {
           result.value.dispose();
@@ -224,16 +234,27 @@ function installConsole(context, output, format) {
 async function start() {
   const started = performance.now();
   const { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } = require(data.modulePath);
-  // A memory with a hard maximum: even a QuickJS accounting bug cannot grow the instance past it.
+  // A memory with a hard maximum. QuickJS's own limit does not count ArrayBuffer contents and undercounts
+  // small objects, so this maximum is what really bounds a call's memory.
   const pages = (bytes) => Math.ceil(bytes / 65536);
   const wasmMemory = new WebAssembly.Memory({
     initial: pages(16 * 1024 * 1024),
     maximum: Math.max(pages(16 * 1024 * 1024), pages(data.wasmMemoryLimitBytes)),
   });
+  const grow = wasmMemory.grow;
+  wasmMemory.grow = function (delta) {
+    try {
+      return grow.call(wasmMemory, delta);
+    } catch (error) {
+      growRefused = true;
+      throw error;
+    }
+  };
   const variant = newVariant(RELEASE_SYNC, { wasmMemory });
   const quickjs = await newQuickJSWASMModuleFromVariant(variant);
   parentPort.on('message', (request) => {
     let result;
+    growRefused = false;
     try {
       result = run(quickjs, request);
     } catch (error) {

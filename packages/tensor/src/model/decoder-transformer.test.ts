@@ -144,6 +144,43 @@ describe('DecoderTransformer', () => {
     await decoder.dispose();
   });
 
+  it('attention_mask and position_ids make a left-padded row match the same prompt unpadded', async () => {
+    const model = new DecoderTransformer({
+      vocabSize: 9,
+      contextLength: 8,
+      modelDim: 8,
+      layers: 1,
+      heads: 2,
+    });
+    const parameters = model.initializeParameters({ seed: 6 });
+    const decoder = await compileGraph(buildDecoderGraph(model));
+    const cache = (batch: number): Record<string, TensorValue> => ({
+      'past_key_values.0.key': { data: new Float32Array(0), shape: [batch, 2, 0, 4] },
+      'past_key_values.0.value': { data: new Float32Array(0), shape: [batch, 2, 0, 4] },
+    });
+    const alone = await decoder.run(
+      feedsOf(parameters, {
+        input_ids: { data: Int32Array.from([5, 2, 7]), shape: [1, 3] },
+        position_ids: { data: Int32Array.from([0, 1, 2]), shape: [1, 3] },
+        attention_mask: { data: Int32Array.from([1, 1, 1]), shape: [1, 3] },
+        ...cache(1),
+      }),
+    );
+    const padded = await decoder.run(
+      feedsOf(parameters, {
+        input_ids: { data: Int32Array.from([0, 0, 5, 2, 7, 1, 3, 4, 6, 8]), shape: [2, 5] },
+        position_ids: { data: Int32Array.from([0, 0, 0, 1, 2, 0, 1, 2, 3, 4]), shape: [2, 5] },
+        attention_mask: { data: Int32Array.from([0, 0, 1, 1, 1, 1, 1, 1, 1, 1]), shape: [2, 5] },
+        ...cache(2),
+      }),
+    );
+    const expected = alone.logits!.data as Float32Array;
+    const actual = (padded.logits!.data as Float32Array).subarray(2 * 9, 5 * 9);
+    for (let index = 0; index < expected.length; index++)
+      expect(actual[index]).toBeCloseTo(expected[index]!, 5);
+    await decoder.dispose();
+  });
+
   it('builds a custom PPO objective in-graph on the target log-probs', async () => {
     const model = new DecoderTransformer({
       vocabSize: 5,

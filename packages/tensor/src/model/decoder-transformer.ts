@@ -93,7 +93,11 @@ export class DecoderTransformer {
 
   /** For `AdamW`'s `decay` option: weight decay on matrices and embeddings, not on biases and norms. */
   weightDecayFilter(): (name: string) => boolean {
-    const decayed = new Set(this.parameterSpecs().filter((spec) => spec.decay).map((spec) => spec.name));
+    const decayed = new Set(
+      this.parameterSpecs()
+        .filter((spec) => spec.decay)
+        .map((spec) => spec.name),
+    );
     return (name) => decayed.has(name);
   }
 

@@ -23,8 +23,14 @@ export function unbroadcast(gradient: SymbolicTensor, target: SymbolicTensor): S
     return reshapeLike(sumLeadingRows(gradient, shapeSize(rest)), target);
   }
   let reduced = reduceSum(gradient, { axes, keepDims: true });
-  if (leading > 0) reduced = squeeze(reduced, Array.from({ length: leading }, (_, axis) => axis));
-  return reduced.shape.every((dim, index) => dim === target.shape[index]) ? reduced : reshapeLike(reduced, target);
+  if (leading > 0)
+    reduced = squeeze(
+      reduced,
+      Array.from({ length: leading }, (_, axis) => axis),
+    );
+  return reduced.shape.every((dim, index) => dim === target.shape[index])
+    ? reduced
+    : reshapeLike(reduced, target);
 }
 
 /**

@@ -28,7 +28,10 @@ describe('CompiledGraph', () => {
     const { graph, outputs } = rowSums();
     const compiled = await CompiledGraph.create(graph, { outputs });
     const sums = { data: new Float32Array(2), shape: [2] };
-    const result = await compiled.run({ x: { data: Float32Array.from([1, 2, 3, 4]), shape: [2, 2] } }, { outputs: { sums } });
+    const result = await compiled.run(
+      { x: { data: Float32Array.from([1, 2, 3, 4]), shape: [2, 2] } },
+      { outputs: { sums } },
+    );
     expect(result.sums).toBe(sums);
     expect(Array.from(sums.data)).toEqual([3, 7]);
     expect(Array.from(result.flattened!.data as Float32Array)).toEqual([1, 2, 3, 4]);
