@@ -91,12 +91,14 @@ export function serializeGraph(graph: Graph, options: SerializeOptions): Seriali
   // Output names replace the internal value names of the tensors they expose; a tensor exposed twice (or an
   // input/constant exposed directly) goes through an Identity node.
   const rename = new Map<SymbolicTensor, string>();
-  const identities: { input: string; output: string }[] = [];
+  const aliases: { tensor: SymbolicTensor; output: string }[] = [];
   for (const [name, tensor] of outputEntries) {
     if (tensor.kind === 'value' && !rename.has(tensor)) rename.set(tensor, name);
-    else identities.push({ input: tensor.name, output: name });
+    else aliases.push({ tensor, output: name });
   }
   const nameOf = (tensor: SymbolicTensor) => rename.get(tensor) ?? tensor.name;
+  // An alias reads the tensor under its final name (the first output's name when it was renamed).
+  const identities = aliases.map(({ tensor, output }) => ({ input: nameOf(tensor), output }));
 
   const used = new Set<SymbolicTensor>();
   for (const node of nodes) for (const input of node.inputs) if (input) used.add(input);

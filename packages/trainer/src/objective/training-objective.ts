@@ -140,8 +140,7 @@ export function objectiveLossBuilder(config: LossConfig): LossBuilder {
       }
     }
     const policyLoss = aggregate(tokenLoss, weights, normalizer, loss);
-    // A separate tensor: one graph value cannot be two named outputs.
-    metrics.policy_loss = ops.identity(policyLoss);
+    metrics.policy_loss = policyLoss;
     let total = policyLoss;
     const klCoefficient = loss.klCoefficient ?? 0;
     if (klCoefficient !== 0) {
