@@ -1,7 +1,12 @@
 // @arpo/policy: the policy runtime. Tokenizers (byte-level BPE training, Hugging Face tokenizer.json through
 // @huggingface/transformers), sampling kernels with exact logprobs and entropies, the batched generation loop,
-// and TransformersPolicy for local Hugging Face ONNX causal-LM folders.
+// NativePolicy over the @arpo/tensor decoder, its Hugging Face export, and TransformersPolicy for local Hugging
+// Face ONNX causal-LM folders.
 
+export * from './export/export-hugging-face-model.js';
+export * from './export/hugging-face-config.js';
+export * from './export/hugging-face-decoder-graph.js';
+export * from './native/check-decoder-parameters.js';
 export * from './native/native-key-values.js';
 export * from './native/native-policy.js';
 export * from './sampling/generation-loop.js';

@@ -24,6 +24,7 @@ import { type LoopSequence, runGenerationLoop } from '../sampling/generation-loo
 import { LogitsSampler } from '../sampling/logits-sampler.js';
 import { type ResolvedSamplingOptions, resolveSamplingOptions } from '../sampling/sampling-settings.js';
 import { PrefixCache } from '../transformers/prefix-cache.js';
+import { checkDecoderParameters } from './check-decoder-parameters.js';
 import { BatchKeyValues, type LayerKeyValues } from './native-key-values.js';
 
 export interface NativePolicyOptions {
@@ -103,16 +104,7 @@ export class NativePolicy implements Policy {
         message: `has ${options.tokenizer.vocabularySize} tokens but the model only ${options.model.config.vocabSize}`,
       });
     }
-    for (const spec of options.model.parameterSpecs()) {
-      const value = options.parameters.get(spec.name);
-      const size = spec.shape.reduce((product, dim) => product * dim, 1);
-      if (value === undefined || value.data.length !== size) {
-        throw new InvalidArgumentError({
-          argument: 'parameters',
-          message: `parameter '${spec.name}' ${value === undefined ? 'is missing' : `has ${value.data.length} values, expected ${size}`}`,
-        });
-      }
-    }
+    checkDecoderParameters(options.model, options.parameters);
     const decoder = await compileGraph(buildDecoderGraph(options.model), { threads: options.threads ?? 2 });
     return new NativePolicy(options, decoder);
   }

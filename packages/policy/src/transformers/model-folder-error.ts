@@ -5,7 +5,12 @@ const marker = `arpo.error.${name}`;
 const symbol = Symbol.for(marker);
 
 /** What is wrong with a model folder. */
-export type ModelFolderProblem = 'missing-folder' | 'missing-file' | 'malformed-file' | 'unsupported-model';
+export type ModelFolderProblem =
+  | 'missing-folder'
+  | 'missing-file'
+  | 'malformed-file'
+  | 'unsupported-model'
+  | 'write-failed';
 
 /** A Hugging Face-style model folder is missing, incomplete or holds a file that cannot be used. */
 export class ModelFolderError extends ArpoError {

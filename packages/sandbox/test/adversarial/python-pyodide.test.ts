@@ -11,6 +11,9 @@ const notReached = (text: string) => {
   expect(text).not.toMatch(/root:x:0:0|process\.env|\/home\/|node_modules/);
 };
 
+/** Wall-clock limit of cases a memory or output cap must stop. */
+const capCaseTimeoutMs = 20_000;
+
 const cases: AdversarialCase[] = [
   { name: 'infinite loop', code: 'while True:\n    pass', expect: ['timeout'] },
   {
@@ -30,18 +33,38 @@ const cases: AdversarialCase[] = [
     expect: ['runtime-error'],
     check: (text) => expect(text).toContain('RecursionError'),
   },
-  { name: 'one huge allocation', code: 'block = " " * (400 * 2**20)', expect: ['memory-limit'] },
+  // Cases that a cap must stop (memory, output) get a long timeout, so the timer can never win the race on a
+  // loaded machine: growing the WebAssembly heap to the cap took 0.4-2 s next to a worker being replaced, and
+  // with the default 1.5 s the bomb was sometimes reported as a timeout.
+  {
+    name: 'one huge allocation',
+    code: 'block = " " * (400 * 2**20)',
+    expect: ['memory-limit'],
+    timeoutMs: capCaseTimeoutMs,
+  },
   {
     name: 'growing memory bomb',
     code: 'blocks = []\nwhile True:\n    blocks.append(bytearray(16 * 2**20))',
     expect: ['memory-limit'],
+    timeoutMs: capCaseTimeoutMs,
   },
-  { name: 'endless printing', code: 'while True:\n    print("spam " * 100)', expect: ['output-limit'] },
-  { name: 'huge final expression', code: '"x" * 10**6', expect: ['output-limit'] },
+  {
+    name: 'endless printing',
+    code: 'while True:\n    print("spam " * 100)',
+    expect: ['output-limit'],
+    timeoutMs: capCaseTimeoutMs,
+  },
+  {
+    name: 'huge final expression',
+    code: '"x" * 10**6',
+    expect: ['output-limit'],
+    timeoutMs: capCaseTimeoutMs,
+  },
   {
     name: 'endless stderr',
     code: 'import sys\nwhile True:\n    sys.stderr.write("e" * 1000)',
     expect: ['output-limit'],
+    timeoutMs: capCaseTimeoutMs,
   },
   {
     name: 'read /etc/passwd',

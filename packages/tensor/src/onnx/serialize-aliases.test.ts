@@ -8,7 +8,9 @@ describe('graph outputs', () => {
     const graph = new Graph({ name: 'aliases' });
     const x = graph.input('x', 'float32', [2]);
     const doubled = ops.mul(x, 2);
-    const compiled = await CompiledGraph.create(graph, { outputs: { first: doubled, second: doubled, echo: x } });
+    const compiled = await CompiledGraph.create(graph, {
+      outputs: { first: doubled, second: doubled, echo: x },
+    });
     const outputs = await compiled.run({ x: { data: Float32Array.of(1, 3), shape: [2] } });
     expect(Array.from(outputs.first!.data as Float32Array)).toEqual([2, 6]);
     expect(Array.from(outputs.second!.data as Float32Array)).toEqual([2, 6]);

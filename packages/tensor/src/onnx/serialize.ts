@@ -1,5 +1,8 @@
+import { InvalidArgumentError } from '@arpo/core';
+import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
+import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import type { AttributeValue } from '../graph/attribute.js';
-import { type DataType, onnxDataTypeCode, type TensorArray } from '../graph/dtype.js';
+import { type DataType, dataTypeOfArray, onnxDataTypeCode, type TensorArray } from '../graph/dtype.js';
 import type { Graph, GraphNode, SymbolicTensor } from '../graph/graph.js';
 import type { Shape } from '../graph/shape.js';
 import { onnxModelType } from './onnx-schema.js';
@@ -13,11 +16,16 @@ export interface SerializeOptions {
   outputs: Readonly<Record<string, SymbolicTensor>>;
   /** Values for named dims; bound dims are written as fixed sizes so onnxruntime can specialise. */
   bindings?: Readonly<Record<string, number>>;
+  /**
+   * Values for parameters of the graph, by name: each becomes an ONNX initializer (baked into the model)
+   * instead of a graph input, e.g. to export a trained model that runs without its weights being fed.
+   */
+  initializers?: ReadonlyMap<string, { readonly data: TensorArray; readonly shape: readonly number[] }>;
 }
 
 export interface SerializedGraph {
   bytes: Uint8Array;
-  /** Inputs the model needs (reachable from the outputs), in declaration order. */
+  /** Inputs the model needs (reachable from the outputs, not baked as initializers), in declaration order. */
   inputs: SymbolicTensor[];
   nodeCount: number;
 }
@@ -103,7 +111,9 @@ export function serializeGraph(graph: Graph, options: SerializeOptions): Seriali
   const used = new Set<SymbolicTensor>();
   for (const node of nodes) for (const input of node.inputs) if (input) used.add(input);
   for (const [, tensor] of outputEntries) used.add(tensor);
-  const inputs = graph.inputs.filter((input) => used.has(input));
+  const baked = checkInitializers(graph, options.initializers);
+  const inputs = graph.inputs.filter((input) => used.has(input) && !baked.has(input.name));
+  const bakedInputs = graph.inputs.filter((input) => used.has(input) && baked.has(input.name));
   const constants = [...used].filter((tensor) => tensor.kind === 'constant');
 
   const model = {
@@ -133,9 +143,15 @@ export function serializeGraph(graph: Graph, options: SerializeOptions): Seriali
           output: [identity.output],
         })),
       ],
-      initializer: constants.map((tensor) =>
-        tensorProto(tensor.name, tensor.dtype, tensor.shape as number[], tensor.constantValue!),
-      ),
+      initializer: [
+        ...constants.map((tensor) =>
+          tensorProto(tensor.name, tensor.dtype, tensor.shape as number[], tensor.constantValue!),
+        ),
+        ...bakedInputs.map((input) => {
+          const value = baked.get(input.name)!;
+          return tensorProto(input.name, input.dtype, value.shape, value.data);
+        }),
+      ],
       input: inputs.map((input) => valueInfo(input.name, input.dtype, input.shape, bindings)),
       output: outputEntries.map(([name, tensor]) => valueInfo(name, tensor.dtype, tensor.shape, bindings)),
     },
@@ -143,4 +159,36 @@ export function serializeGraph(graph: Graph, options: SerializeOptions): Seriali
   const type = onnxModelType();
   const bytes = type.encode(type.fromObject(model)).finish();
   return { bytes, inputs, nodeCount: nodes.length };
+}
+
+/** Checks that every initializer names a parameter of `graph` and matches its dtype and shape. */
+function checkInitializers(
+  graph: Graph,
+  initializers: SerializeOptions['initializers'],
+): ReadonlyMap<string, { readonly data: TensorArray; readonly shape: readonly number[] }> {
+  if (initializers === undefined) return new Map();
+  const parameters = new Map(graph.parameters.map((parameter) => [parameter.name, parameter]));
+  for (const [name, value] of initializers) {
+    const parameter = parameters.get(name);
+    if (parameter === undefined) {
+      throw new InvalidArgumentError({
+        argument: 'initializers',
+        message: `'${name}' is not a parameter of graph '${graph.name}'`,
+      });
+    }
+    const where = `initializer '${name}' of graph '${graph.name}'`;
+    const actual = dataTypeOfArray(value.data);
+    if (actual !== parameter.dtype && !(actual === 'uint8' && parameter.dtype === 'bool')) {
+      throw new TensorDtypeError({ op: where, detail: `expected ${parameter.dtype}`, dtypes: [actual] });
+    }
+    const mismatch = (detail: string) =>
+      new TensorShapeError({ op: where, detail, shapes: [value.shape, parameter.shape] });
+    if (value.shape.length !== parameter.shape.length) throw mismatch(`expected rank ${parameter.rank}`);
+    parameter.shape.forEach((dim, axis) => {
+      if (typeof dim === 'number' && dim !== value.shape[axis]) throw mismatch(`axis ${axis} must be ${dim}`);
+    });
+    const size = value.shape.reduce((product, dim) => product * dim, 1);
+    if (value.data.length !== size) throw mismatch(`${value.data.length} values do not fill the shape`);
+  }
+  return initializers;
 }

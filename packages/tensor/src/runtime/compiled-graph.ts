@@ -29,6 +29,11 @@ export interface CompileOptions {
    * memory and fold shape computations) instead of one session for all shapes. Default false.
    */
   specializeShapes?: boolean;
+  /**
+   * Parameter values baked into the model as initializers (see `serializeGraph`): they are no longer inputs,
+   * so `run` needs no feeds for them and onnxruntime keeps them in its own memory.
+   */
+  initializers?: ReadonlyMap<string, TensorValue>;
 }
 
 export interface GraphInputSpec {
@@ -60,7 +65,10 @@ export class CompiledGraph {
 
   /** Serializes the graph and (unless shapes are specialised) creates its session. */
   static async create(graph: Graph, options: CompileOptions): Promise<CompiledGraph> {
-    const serialized = serializeGraph(graph, { outputs: options.outputs });
+    const serialized = serializeGraph(graph, {
+      outputs: options.outputs,
+      ...(options.initializers === undefined ? {} : { initializers: options.initializers }),
+    });
     const compiled = new CompiledGraph(
       graph,
       options,
@@ -170,7 +178,11 @@ export class CompiledGraph {
     if (!session) {
       const bytes =
         this.unspecializedBytes ??
-        serializeGraph(this.graph, { outputs: this.options.outputs, bindings }).bytes;
+        serializeGraph(this.graph, {
+          outputs: this.options.outputs,
+          bindings,
+          ...(this.options.initializers === undefined ? {} : { initializers: this.options.initializers }),
+        }).bytes;
       session = ort.InferenceSession.create(bytes, {
         intraOpNumThreads: this.options.threads ?? 2,
         interOpNumThreads: 1,
