@@ -15,7 +15,8 @@ describeToolConformance('javascript (QuickJS)', {
 describe('createJavaScriptTool', () => {
   let tool: JavaScriptTool;
   beforeAll(async () => {
-    tool = createJavaScriptTool({ outputLimit: 200, memoryLimitMb: 16 });
+    // A long grace: the interrupt tests below must not depend on how fast a loaded machine schedules the worker.
+    tool = createJavaScriptTool({ outputLimit: 200, memoryLimitMb: 16, pool: { interruptGraceMs: 5_000 } });
     await tool.pool.ready();
   });
   afterAll(() => tool.close());
