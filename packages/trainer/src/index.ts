@@ -3,6 +3,7 @@ export * from './data/sequence-datum.js';
 export * from './engine/local-trainer-backend.js';
 export * from './loops/evaluate.js';
 export * from './loops/rl-step.js';
+export * from './loops/rl-training.js';
 export * from './loops/sft.js';
 export * from './metrics/jsonl-metrics-sink.js';
 export * from './objective/stop-gradient.js';

@@ -213,7 +213,7 @@ export class LocalTrainerBackend implements TrainerBackend {
         learning_rate: result.learningRate,
         clip_scale: result.clipScale,
         accumulated_batches: accumulated,
-        step: result.step,
+        optimizer_steps: result.step,
         skipped: 0,
       },
     };
