@@ -1,6 +1,8 @@
 // NativePolicy.generate() (batched sampling, exact logprobs + entropies) against @huggingface/transformers
 // generate() on the Hugging Face export of the same model, measured in the same run.
 // Run: pnpm --filter @arpo/policy bench:native   (also part of `pnpm --filter @arpo/policy bench`)
+// NativePolicy runs with its defaults (2 threads, no spinning; ARPO_BENCH_THREADS / ARPO_BENCH_SPINNING=1
+// override them); transformers.js with its own.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +44,14 @@ async function bestRate(run: () => Promise<number>): Promise<{ rate: number; tok
 }
 
 try {
-  const policy = await NativePolicy.create({ model, parameters, tokenizer, prefixCacheTokens: 0 });
+  const policy = await NativePolicy.create({
+    model,
+    parameters,
+    tokenizer,
+    prefixCacheTokens: 0,
+    threads: Number(process.env.ARPO_BENCH_THREADS ?? 2),
+    spinning: process.env.ARPO_BENCH_SPINNING === '1',
+  });
   let seed = 1;
   const nativeRun = async () => {
     const [result] = await policy.generate([

@@ -118,6 +118,29 @@ describe('NativePolicy', () => {
     ).toBeGreaterThan(1);
   });
 
+  it('setParameters recompiles baked weights; fed weights (bakeParameters: false) give the same results', async () => {
+    const other = model.initializeParameters({ seed: 8 });
+    const request = { promptTokenIds: prompt, sampling: { maxTokens: 12, seed: 2 } };
+    const swapped = await create();
+    const [before] = await swapped.generate([request]);
+    swapped.setParameters(other);
+    const [after] = await swapped.generate([request]);
+    const fresh = await NativePolicy.create({ model, parameters: other, tokenizer });
+    const fed = await NativePolicy.create({ model, parameters: other, tokenizer, bakeParameters: false });
+    const [expected] = await fresh.generate([request]);
+    const [fedResult] = await fed.generate([request]);
+    expect(Array.from(after!.sequences[0]!.logprobs)).toEqual(Array.from(expected!.sequences[0]!.logprobs));
+    expect(Array.from(after!.sequences[0]!.logprobs)).not.toEqual(Array.from(before!.sequences[0]!.logprobs));
+    expect(Array.from(fedResult!.sequences[0]!.tokenIds)).toEqual(
+      Array.from(expected!.sequences[0]!.tokenIds),
+    );
+    fedResult!.sequences[0]!.logprobs.forEach((logprob, index) => {
+      expect(logprob).toBeCloseTo(expected!.sequences[0]!.logprobs[index]!, 4);
+    });
+    expect(() => swapped.setParameters(new Map())).toThrow(/parameter 'embed.weight' is missing/);
+    await Promise.all([swapped.close(), fresh.close(), fed.close()]);
+  });
+
   it('rejects prompts beyond the context, token ids outside the vocabulary, and bad n', async () => {
     await expect(
       policy.generate([{ promptTokenIds: new Int32Array(96).fill(5), sampling: { maxTokens: 1 } }]),

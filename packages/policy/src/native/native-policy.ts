@@ -26,6 +26,7 @@ import { type ResolvedSamplingOptions, resolveSamplingOptions } from '../samplin
 import { PrefixCache } from '../transformers/prefix-cache.js';
 import { checkDecoderParameters } from './check-decoder-parameters.js';
 import { BatchKeyValues, type LayerKeyValues } from './native-key-values.js';
+import { SlotKeyValues } from './slot-key-values.js';
 
 export interface NativePolicyOptions {
   model: DecoderTransformer;
@@ -35,10 +36,33 @@ export interface NativePolicyOptions {
   id?: string;
   /** onnxruntime intra-op threads. Default 2. */
   threads?: number;
+  /**
+   * Let idle onnxruntime worker threads spin for work. Default false: spinning saves a little latency on an
+   * idle machine but costs 2× and more when the cores are shared with other busy processes (rollout tools,
+   * trainers), which is the usual case here.
+   */
+  spinning?: boolean;
   /** Tokens the prefix cache may hold (keys/values of earlier prompts and branches). Default 65 536. */
   prefixCacheTokens?: number;
   /** Seeds requests that carry none. Default 0. */
   seed?: number;
+  /**
+   * Compile the weights into the onnxruntime session as initializers (default true): onnxruntime then pre-packs
+   * the weight matrices and folds constant work (the tied head's transpose), which makes decoding markedly
+   * faster, and no weights are fed per step. `setParameters` then recompiles (lazily, at the next call). With
+   * false, weights are fed at every run and one session serves any weights.
+   */
+  bakeParameters?: boolean;
+}
+
+interface Decoders {
+  prefill: CompiledGraph;
+  step: CompiledGraph;
+}
+
+async function disposeDecoders(decoders: Decoders | undefined): Promise<void> {
+  await decoders?.prefill.dispose();
+  await decoders?.step.dispose();
 }
 
 interface PreparedRequest {
@@ -81,11 +105,17 @@ export class NativePolicy implements Policy {
   };
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly bakeParameters: boolean;
+  private readonly threads: number;
+  private readonly spinning: boolean;
+  /** Compiled for `this.parameters` (baked) or for any weights; undefined after `setParameters` when baked. */
+  private decoders: Decoders | undefined;
 
-  private constructor(
-    options: NativePolicyOptions,
-    private readonly decoder: CompiledGraph,
-  ) {
+  private constructor(options: NativePolicyOptions, decoders: Decoders) {
+    this.decoders = decoders;
+    this.bakeParameters = options.bakeParameters ?? true;
+    this.threads = options.threads ?? 2;
+    this.spinning = options.spinning ?? false;
     this.model = options.model;
     this.tokenizer = options.tokenizer;
     this.parameters = options.parameters;
@@ -105,14 +135,53 @@ export class NativePolicy implements Policy {
       });
     }
     checkDecoderParameters(options.model, options.parameters);
-    const decoder = await compileGraph(buildDecoderGraph(options.model), { threads: options.threads ?? 2 });
-    return new NativePolicy(options, decoder);
+    const decoders = await NativePolicy.compile(options.model, options.parameters, {
+      bake: options.bakeParameters ?? true,
+      threads: options.threads ?? 2,
+      spinning: options.spinning ?? false,
+    });
+    return new NativePolicy(options, decoders);
   }
 
-  /** Swaps in new weights (after an optimizer step). Cached prefixes were computed with the old ones: dropped. */
+  /** The prefill graph (returns whole caches) and the decode-step graph (returns only the new keys/values). */
+  private static async compile(
+    model: DecoderTransformer,
+    parameters: ReadonlyMap<string, TensorValue>,
+    options: { bake: boolean; threads: number; spinning: boolean },
+  ): Promise<Decoders> {
+    const compileOptions = {
+      threads: options.threads,
+      spinning: options.spinning,
+      ...(options.bake ? { initializers: parameters } : {}),
+    };
+    const prefill = await compileGraph(buildDecoderGraph(model), compileOptions);
+    const step = await compileGraph(buildDecoderGraph(model, { cacheOutputs: 'added' }), compileOptions);
+    return { prefill, step };
+  }
+
+  /**
+   * Swaps in new weights (after an optimizer step; also when the old map was updated in place). Cached prefixes
+   * were computed with the old ones: dropped. Baked weights are recompiled at the next call.
+   */
   setParameters(parameters: ReadonlyMap<string, TensorValue>): void {
+    checkDecoderParameters(this.model, parameters);
     this.parameters = parameters;
     this.prefixCache.clear();
+    if (this.bakeParameters) {
+      const stale = this.decoders;
+      this.decoders = undefined;
+      // After any call in flight (which may still hold the old sessions).
+      this.queue = this.queue.then(() => disposeDecoders(stale)).catch(() => undefined);
+    }
+  }
+
+  private async currentDecoders(): Promise<Decoders> {
+    this.decoders ??= await NativePolicy.compile(this.model, this.parameters, {
+      bake: this.bakeParameters,
+      threads: this.threads,
+      spinning: this.spinning,
+    });
+    return this.decoders;
   }
 
   async generate(
@@ -177,7 +246,9 @@ export class NativePolicy implements Policy {
     if (this.closed) return;
     this.closed = true;
     this.prefixCache.clear();
-    await this.decoder.dispose();
+    await this.queue;
+    await disposeDecoders(this.decoders);
+    this.decoders = undefined;
   }
 
   private serialise<T>(work: () => Promise<T>): Promise<T> {
@@ -235,7 +306,7 @@ export class NativePolicy implements Policy {
       position_ids: { data: positions, shape: [batch, length] },
       attention_mask: { data: past.attentionMask(length), shape: [batch, past.length + length] },
     };
-    for (const [name, value] of this.parameters) feeds[name] = value;
+    if (!this.bakeParameters) for (const [name, value] of this.parameters) feeds[name] = value;
     for (let layer = 0; layer < layers; layer++) {
       const cache = past.layers[layer] as LayerKeyValues;
       feeds[`past_key_values.${layer}.key`] = {
@@ -247,7 +318,7 @@ export class NativePolicy implements Policy {
         shape: [batch, heads, past.length, headDim],
       };
     }
-    const outputs = await this.decoder.run(feeds);
+    const outputs = await (await this.currentDecoders()).prefill.run(feeds);
     const present: LayerKeyValues[] = [];
     for (let layer = 0; layer < layers; layer++) {
       present.push({
@@ -260,6 +331,38 @@ export class NativePolicy implements Policy {
       logits: outputs.logits?.data as Float32Array,
       cache: new BatchKeyValues(present, batch, heads, past.length + length, headDim, validLengths),
     };
+  }
+
+  /** One decode step of `tokenIds` ([batch]) after the in-place cache, which it extends by one position. */
+  private async step(
+    tokenIds: Int32Array,
+    cache: SlotKeyValues,
+    positions: Int32Array,
+  ): Promise<Float32Array> {
+    const { heads, headDim, layers } = this.shape();
+    const batch = cache.batch;
+    const pastShape = [batch, heads, cache.capacity, headDim];
+    const feeds: Record<string, TensorValue> = {
+      input_ids: { data: tokenIds, shape: [batch, 1] },
+      position_ids: { data: positions, shape: [batch, 1] },
+      attention_mask: { data: cache.attentionMask(1), shape: [batch, cache.capacity + 1] },
+    };
+    if (!this.bakeParameters) for (const [name, value] of this.parameters) feeds[name] = value;
+    for (let layer = 0; layer < layers; layer++) {
+      const past = cache.layers[layer] as LayerKeyValues;
+      feeds[`past_key_values.${layer}.key`] = { data: past.key, shape: pastShape };
+      feeds[`past_key_values.${layer}.value`] = { data: past.value, shape: pastShape };
+    }
+    const outputs = await (await this.currentDecoders()).step.run(feeds);
+    const added: LayerKeyValues[] = [];
+    for (let layer = 0; layer < layers; layer++) {
+      added.push({
+        key: outputs[`added.${layer}.key`]?.data as Float32Array,
+        value: outputs[`added.${layer}.value`]?.data as Float32Array,
+      });
+    }
+    cache.append(added);
+    return outputs.logits?.data as Float32Array;
   }
 
   /**
@@ -328,9 +431,11 @@ export class NativePolicy implements Policy {
     owner.forEach((requestIndex, row) => {
       initialLogits.set(promptLogits[requestIndex] as Float32Array, row * vocabularySize);
     });
-    let cache = BatchKeyValues.gather(
-      owner.map((requestIndex) => ({ cache: promptCaches[requestIndex] as BatchKeyValues, row: 0 })),
-      this.shape(),
+    let cache = SlotKeyValues.fromBatch(
+      BatchKeyValues.gather(
+        owner.map((requestIndex) => ({ cache: promptCaches[requestIndex] as BatchKeyValues, row: 0 })),
+        this.shape(),
+      ),
     );
     let cacheRows: number[] = owner.map((_, index) => index);
     const generatedSoFar = new Int32Array(sequences.length);
@@ -348,23 +453,15 @@ export class NativePolicy implements Policy {
         const row = cacheRows.indexOf(index);
         const prompt = (requests[owner[index] as number] as PreparedRequest).prompt;
         const length = sequence.tokenIds.length;
-        if (row < 0 || length < 2 || cache.validLengths[row] !== prompt.length + length - 1) return;
+        if (row < 0 || length < 2 || cache.lengths[row] !== prompt.length + length - 1) return;
         const tokenIds = new Int32Array(prompt.length + length - 1);
         tokenIds.set(prompt);
         tokenIds.set(sequence.tokenIds.subarray(0, length - 1), prompt.length);
-        this.prefixCache.store({
-          tokenIds,
-          cache: BatchKeyValues.gather([{ cache, row }], this.shape()),
-          nextLogits: new Float32Array(0),
-        });
+        this.prefixCache.store({ tokenIds, cache: cache.rowToBatch(row), nextLogits: new Float32Array(0) });
       },
       step: async ({ rows, tokenIds }) => {
         if (rows.length !== cacheRows.length) {
-          const keep = Array.from(rows, (index) => cacheRows.indexOf(index));
-          cache = BatchKeyValues.gather(
-            keep.map((row) => ({ cache, row })),
-            this.shape(),
-          );
+          cache = cache.keep(Array.from(rows, (index) => cacheRows.indexOf(index)));
           cacheRows = Array.from(rows);
         }
         const positions = new Int32Array(rows.length);
@@ -373,10 +470,9 @@ export class NativePolicy implements Policy {
           generatedSoFar[index] = (generatedSoFar[index] as number) + 1;
           positions[position] = prompt.length + (generatedSoFar[index] as number) - 1;
         });
-        const output = await this.forward(tokenIds, cache, positions);
-        cache = output.cache;
+        const logits = await this.step(tokenIds, cache, positions);
         this.counters.computedTokens += rows.length;
-        return output.logits;
+        return logits;
       },
     });
 

@@ -144,6 +144,52 @@ describe('DecoderTransformer', () => {
     await decoder.dispose();
   });
 
+  it("cacheOutputs 'added' returns only this call's keys/values: the tail of 'present'", async () => {
+    const model = new DecoderTransformer({
+      vocabSize: 9,
+      contextLength: 8,
+      modelDim: 8,
+      layers: 2,
+      heads: 2,
+    });
+    const parameters = model.initializeParameters({ seed: 2 });
+    const present = await compileGraph(buildDecoderGraph(model));
+    const added = await compileGraph(buildDecoderGraph(model, { cacheOutputs: 'added' }));
+    expect(added.outputNames).toEqual([
+      'logits',
+      'added.0.key',
+      'added.0.value',
+      'added.1.key',
+      'added.1.value',
+    ]);
+    const feeds: Record<string, TensorValue> = {
+      input_ids: { data: Int32Array.of(4, 2), shape: [1, 2] },
+      position_ids: { data: Int32Array.of(3, 4), shape: [1, 2] },
+      attention_mask: { data: Int32Array.of(0, 1, 1, 1, 1), shape: [1, 5] },
+    };
+    for (let layer = 0; layer < 2; layer++) {
+      for (const kind of ['key', 'value']) {
+        const past = Float32Array.from({ length: 2 * 3 * 4 }, (_, index) => Math.sin(index + layer));
+        feeds[`past_key_values.${layer}.${kind}`] = { data: past, shape: [1, 2, 3, 4] };
+      }
+    }
+    const full = await present.run(feedsOf(parameters, feeds));
+    const tail = await added.run(feedsOf(parameters, feeds));
+    expect(Array.from(tail.logits!.data as Float32Array)).toEqual(
+      Array.from(full.logits!.data as Float32Array),
+    );
+    const presentKey = full['present.1.value']!.data as Float32Array;
+    const addedKey = tail['added.1.value']!;
+    expect(addedKey.shape).toEqual([1, 2, 2, 4]);
+    for (let head = 0; head < 2; head++) {
+      expect(Array.from((addedKey.data as Float32Array).subarray(head * 8, head * 8 + 8))).toEqual(
+        Array.from(presentKey.subarray(head * 20 + 12, head * 20 + 20)),
+      );
+    }
+    await present.dispose();
+    await added.dispose();
+  });
+
   it('attention_mask and position_ids make a left-padded row match the same prompt unpadded', async () => {
     const model = new DecoderTransformer({
       vocabSize: 9,

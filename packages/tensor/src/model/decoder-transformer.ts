@@ -38,6 +38,11 @@ export interface ForwardOutputs {
   logits: SymbolicTensor;
   /** Keys/values including this call's positions (past + seq), one entry per layer. */
   present: LayerCache[];
+  /**
+   * Keys/values of this call's positions only ([batch, heads, seq, headDim]), one entry per layer: for runtimes
+   * that keep the cache themselves and should not copy the whole of `present` out of every step.
+   */
+  added: LayerCache[];
 }
 
 const maskedScore = -1e9;
@@ -165,6 +170,7 @@ export class DecoderTransformer {
 
     const attentionBias = this.attentionBias(inputs);
     const present: LayerCache[] = [];
+    const added: LayerCache[] = [];
     const scale = 1 / Math.sqrt(headDim);
     for (let layer = 0; layer < layers; layer++) {
       const prefix = `blocks.${layer}`;
@@ -189,6 +195,7 @@ export class DecoderTransformer {
         ops.transpose(ops.reshape(tensor, [batch, seq, heads, headDim]), [0, 2, 1, 3]);
       let keys = toHeads(key);
       let values = toHeads(value);
+      added.push({ key: keys, value: values });
       const past = inputs.past?.[layer];
       if (past) {
         keys = ops.concat([past.key, keys], 2);
@@ -230,7 +237,7 @@ export class DecoderTransformer {
     const head = this.config.tieEmbeddings
       ? ops.transpose(parameter('embed.weight'), [1, 0])
       : parameter('head.weight');
-    return { logits: ops.matmul(final, head), present };
+    return { logits: ops.matmul(final, head), present, added };
   }
 
   /** 0..seq-1, or past..past+seq-1 after a cache of length past. */

@@ -114,11 +114,14 @@ export function buildLogitsGraph(
  * The KV-cache decoder graph (one graph serves prefill with an empty cache and every decode step).
  * Inputs: parameters, `input_ids` [batch, seq], `position_ids` [batch, seq] (int32), `attention_mask`
  * [batch, past + seq] (int32, 1 = attend) and `past_key_values.{i}.key|value` [batch, heads, past, headDim].
- * Outputs: `logits` [batch, seq, vocab] and `present.{i}.key|value` [batch, heads, past + seq, headDim].
+ * Outputs: `logits` [batch, seq, vocab] and `present.{i}.key|value` [batch, heads, past + seq, headDim], or with
+ * `cacheOutputs: 'added'` only this call's keys/values as `added.{i}.key|value` [batch, heads, seq, headDim] (for
+ * runtimes that keep the cache in place: copying all of `present` out of every decode step is what dominates
+ * small models).
  */
 export function buildDecoderGraph(
   model: DecoderTransformer,
-  options: { name?: string } = {},
+  options: { name?: string; cacheOutputs?: 'present' | 'added' } = {},
 ): { graph: Graph; outputs: Record<string, SymbolicTensor> } {
   const { heads, layers, dtype } = model.config;
   const graph = new Graph({ name: options.name ?? 'decoder' });
@@ -130,11 +133,12 @@ export function buildDecoderGraph(
     key: graph.input(`past_key_values.${layer}.key`, dtype, ['batch', heads, 'past', model.headDim]),
     value: graph.input(`past_key_values.${layer}.value`, dtype, ['batch', heads, 'past', model.headDim]),
   }));
-  const { logits, present } = model.forward(parameters, { tokenIds, positionIds, past, attentionMask });
-  const outputs: Record<string, SymbolicTensor> = { logits };
-  present.forEach((cache, layer) => {
-    outputs[`present.${layer}.key`] = cache.key;
-    outputs[`present.${layer}.value`] = cache.value;
+  const forward = model.forward(parameters, { tokenIds, positionIds, past, attentionMask });
+  const outputs: Record<string, SymbolicTensor> = { logits: forward.logits };
+  const kind = options.cacheOutputs ?? 'present';
+  forward[kind].forEach((cache, layer) => {
+    outputs[`${kind}.${layer}.key`] = cache.key;
+    outputs[`${kind}.${layer}.value`] = cache.value;
   });
   return { graph, outputs };
 }
