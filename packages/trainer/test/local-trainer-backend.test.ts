@@ -145,6 +145,25 @@ describe('LocalTrainerBackend objective', () => {
     expect(after.logprobs[0]![5]).toBeCloseTo(rescored.logprobs[0]![5]!, 4);
   });
 
+  it('skips an update whose loss is not finite, keeping the weights, and trains on afterwards', async () => {
+    const backend = await createBackend(4);
+    const data = randomData(8, 2);
+    data[0]!.advantages![5] = Number.NaN;
+    data[0]!.weights![5] = 1;
+    const before = Float32Array.from(backend.parameters.get('embed.weight')!.data as Float32Array);
+    const poisoned = await backend.forwardBackward(data, { lossFunction: 'ppo' });
+    expect(Number.isNaN(poisoned.metrics.loss)).toBe(true);
+    const skipped = await backend.optimStep({ learningRate: 1e-2 });
+    expect(skipped.metrics.skipped).toBe(1);
+    expect(Array.from(backend.parameters.get('embed.weight')!.data as Float32Array)).toEqual(Array.from(before));
+    data[0]!.advantages![5] = 1;
+    await backend.forwardBackward(data, { lossFunction: 'ppo' });
+    const stepped = await backend.optimStep({ learningRate: 1e-2 });
+    expect(stepped.metrics.skipped).toBe(0);
+    expect(stepped.metrics.accumulated_batches).toBe(1);
+    expect(Array.from(backend.parameters.get('embed.weight')!.data as Float32Array)).not.toEqual(Array.from(before));
+  });
+
   it('saves and restores weights and optimizer state exactly', async () => {
     const backend = await createBackend(3);
     const data = randomData(7, 3);
