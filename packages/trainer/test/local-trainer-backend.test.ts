@@ -155,13 +155,17 @@ describe('LocalTrainerBackend objective', () => {
     expect(Number.isNaN(poisoned.metrics.loss)).toBe(true);
     const skipped = await backend.optimStep({ learningRate: 1e-2 });
     expect(skipped.metrics.skipped).toBe(1);
-    expect(Array.from(backend.parameters.get('embed.weight')!.data as Float32Array)).toEqual(Array.from(before));
+    expect(Array.from(backend.parameters.get('embed.weight')!.data as Float32Array)).toEqual(
+      Array.from(before),
+    );
     data[0]!.advantages![5] = 1;
     await backend.forwardBackward(data, { lossFunction: 'ppo' });
     const stepped = await backend.optimStep({ learningRate: 1e-2 });
     expect(stepped.metrics.skipped).toBe(0);
     expect(stepped.metrics.accumulated_batches).toBe(1);
-    expect(Array.from(backend.parameters.get('embed.weight')!.data as Float32Array)).not.toEqual(Array.from(before));
+    expect(Array.from(backend.parameters.get('embed.weight')!.data as Float32Array)).not.toEqual(
+      Array.from(before),
+    );
   });
 
   it('saves and restores weights and optimizer state exactly', async () => {

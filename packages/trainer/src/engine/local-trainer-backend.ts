@@ -198,7 +198,12 @@ export class LocalTrainerBackend implements TrainerBackend {
       const accumulated = this.accumulated;
       this.accumulated = 0;
       return {
-        metrics: { skipped: 1, gradient_norm: norm, accumulated_batches: accumulated, optimizer_steps: this.step },
+        metrics: {
+          skipped: 1,
+          gradient_norm: norm,
+          accumulated_batches: accumulated,
+          optimizer_steps: this.step,
+        },
       };
     }
     const result = this.optimizer.apply(this.parameters, gradients, { learningRate: optimizer.learningRate });
