@@ -4,6 +4,7 @@ import { runCli } from './run-cli.js';
 const exitCode = await runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   error: (text) => process.stderr.write(text),
-  cwd: process.cwd(),
+  // pnpm runs package scripts inside the package; INIT_CWD is where the user typed the command.
+  cwd: process.env.INIT_CWD ?? process.cwd(),
 });
 process.exitCode = exitCode;

@@ -16,11 +16,22 @@ function positiveInteger(value: string | undefined, name: string, fallback: numb
   return number;
 }
 
+function positiveNumber(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!(number > 0))
+    throw new InvalidArgumentError({
+      argument: `--${name}`,
+      message: `must be a positive number, got '${value}'`,
+    });
+  return number;
+}
+
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'The main job: SFT a small tool-using policy, evaluate, train it with ARPO, evaluate again',
   usage:
-    'arpo demo [--algo arpo|grpo|dapo] [--seed N] [--out DIR] [--rl-steps N] [--sft-epochs N] [--train-tasks N] [--test-tasks N]',
+    'arpo demo [--algo arpo|grpo|dapo] [--seed N] [--out DIR] [--rl-steps N] [--sft-epochs N] [--train-tasks N] [--test-tasks N] [--rl-learning-rate X]',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -32,6 +43,7 @@ export const demoCommand: Command = {
         'sft-epochs': { type: 'string' },
         'train-tasks': { type: 'string' },
         'test-tasks': { type: 'string' },
+        'rl-learning-rate': { type: 'string' },
       },
       strict: true,
     });
@@ -57,12 +69,18 @@ export const demoCommand: Command = {
       sftEpochs: positiveInteger(values['sft-epochs'], 'sft-epochs', defaultMainJobOptions.sftEpochs),
       trainTasks: positiveInteger(values['train-tasks'], 'train-tasks', defaultMainJobOptions.trainTasks),
       testTasks: positiveInteger(values['test-tasks'], 'test-tasks', defaultMainJobOptions.testTasks),
+      rlLearningRate: positiveNumber(
+        values['rl-learning-rate'],
+        'rl-learning-rate',
+        defaultMainJobOptions.rlLearningRate,
+      ),
       log: (line) => io.out(`${line}\n`),
     });
     const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
     io.out(
-      `\nBefore RL: accuracy ${percent(summary.before.accuracy)}, tool use ${percent(summary.before.toolUse)}\n` +
-        `After ${summary.algorithm}: accuracy ${percent(summary.after.accuracy)}, tool use ${percent(summary.after.toolUse)}\n` +
+      `\nHeld-out accuracy (greedy / sampled at T=1):\n` +
+        `  after SFT:  ${percent(summary.before.accuracy)} / ${percent(summary.before.sampledAccuracy)}, tool use ${percent(summary.before.toolUse)}\n` +
+        `  after ${summary.algorithm}: ${percent(summary.after.accuracy)} / ${percent(summary.after.sampledAccuracy)}, tool use ${percent(summary.after.toolUse)}\n` +
         `Total time ${summary.seconds.total.toFixed(0)} s. Run files: ${summary.directory}\n`,
     );
     return 0;

@@ -23,6 +23,8 @@ export interface MainJobOptions {
   rlSteps: number;
   promptsPerStep: number;
   algorithm: 'grpo' | 'dapo' | 'arpo';
+  /** RL learning rate. */
+  rlLearningRate: number;
   log: (line: string) => void;
   events?: EventSink;
 }
@@ -32,8 +34,9 @@ export const defaultMainJobOptions: Omit<MainJobOptions, 'directory' | 'log'> = 
   trainTasks: 800,
   testTasks: 100,
   imperfectShare: 0.3,
-  sftEpochs: 3,
-  rlSteps: 12,
+  sftEpochs: 8,
+  rlSteps: 40,
+  rlLearningRate: 5e-4,
   promptsPerStep: 8,
   algorithm: 'arpo',
 };
@@ -41,18 +44,21 @@ export const defaultMainJobOptions: Omit<MainJobOptions, 'directory' | 'log'> = 
 export interface MainJobSummary {
   directory: string;
   algorithm: string;
-  before: Omit<EvaluationResult, 'transcripts'>;
-  after: Omit<EvaluationResult, 'transcripts'>;
+  before: Omit<EvaluationResult, 'transcripts'> & { sampledAccuracy: number };
+  after: Omit<EvaluationResult, 'transcripts'> & { sampledAccuracy: number };
   sft: { steps: number; epochLosses: number[] };
   rl: { steps: number; lastMetrics: Record<string, number> };
   seconds: { total: number; sft: number; rl: number; evaluation: number };
 }
 
 /** The algorithm settings of the main job: the reference preset's objective, sized for a tiny CPU model. */
-export function mainJobAlgorithm(name: MainJobOptions['algorithm']): RlAlgorithmSettings {
+export function mainJobAlgorithm(
+  name: MainJobOptions['algorithm'],
+  learningRate = defaultMainJobOptions.rlLearningRate,
+): RlAlgorithmSettings {
   const preset = getAlgorithmPreset(name);
   const rollout = { temperature: 1, maxResponseTokens: 160, maxToolCalls: 3, toolTimeoutMs: 10_000 };
-  const optimizer = { learningRate: 2e-4, weightDecay: 0, maxGradientNorm: 1 };
+  const optimizer = { learningRate, weightDecay: 0, maxGradientNorm: 1 };
   const loss = { ...preset.loss, klCoefficient: 0 };
   if (name === 'arpo') {
     return {
@@ -82,14 +88,19 @@ export function mainJobAlgorithm(name: MainJobOptions['algorithm']): RlAlgorithm
   };
 }
 
-function withoutTranscripts(result: EvaluationResult): Omit<EvaluationResult, 'transcripts'> {
+function withoutTranscripts<T extends EvaluationResult>(result: T): Omit<T, 'transcripts'> {
   const { transcripts: _transcripts, ...rest } = result;
   return rest;
 }
 
-function formatEvaluation(result: EvaluationResult): string {
+function formatEvaluation(result: EvaluationResult & { sampledAccuracy: number }): string {
   const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
-  return `accuracy ${percent(result.accuracy)}, reward ${result.meanReward.toFixed(3)}, tool use ${percent(result.toolUse)}, tool calls/sample ${result.toolCallsPerSample.toFixed(2)}, tool errors ${percent(result.toolErrors)}, format errors ${percent(result.formatErrors)}`;
+  return (
+    `accuracy ${percent(result.accuracy)} greedy, ${percent(result.sampledAccuracy)} sampled (T=1, mean of 4), ` +
+    `reward ${result.meanReward.toFixed(3)}, tool use ${percent(result.toolUse)}, ` +
+    `tool calls/sample ${result.toolCallsPerSample.toFixed(2)}, tool errors ${percent(result.toolErrors)}, ` +
+    `format errors ${percent(result.formatErrors)}`
+  );
 }
 
 /**
@@ -121,9 +132,10 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
     const sftSeconds = sft.seconds;
 
     let evaluationSeconds = 0;
+    // Greedy accuracy, and mean accuracy over 4 samples at temperature 1 (what RL trains): both are reported.
     const evaluate = async (step: number, name: string) => {
       const evaluationStarted = performance.now();
-      const result = await evaluatePolicy({
+      const greedy = await evaluatePolicy({
         environment,
         tasks: test,
         seed: options.seed,
@@ -131,15 +143,24 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
         events,
         step,
       });
+      const sampled = await evaluatePolicy({
+        environment,
+        tasks: test,
+        seed: options.seed + 1,
+        samples: 4,
+        temperature: 1,
+        maxResponseTokens: 160,
+        step,
+      });
       evaluationSeconds += (performance.now() - evaluationStarted) / 1000;
-      const lines = result.transcripts.map((transcript) => JSON.stringify(transcript)).join('\n');
+      const lines = greedy.transcripts.map((transcript) => JSON.stringify(transcript)).join('\n');
       await writeFile(join(options.directory, `transcripts-${name}.jsonl`), `${lines}\n`);
-      return result;
+      return { ...greedy, sampledAccuracy: sampled.accuracy };
     };
     const before = await evaluate(0, 'after-sft');
     log(`Evaluation after SFT: ${formatEvaluation(before)}`);
 
-    const algorithm = mainJobAlgorithm(options.algorithm);
+    const algorithm = mainJobAlgorithm(options.algorithm, options.rlLearningRate);
     const random = createRandom({ seed: options.seed }).derive('rl-prompts');
     const rlStarted = performance.now();
     let lastMetrics: Record<string, number> = {};
