@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RolloutGroup } from '@arpo/core';
 import { promptFromTask, sampleArpo, sampleIndependent } from '@arpo/rollout';
-import { createArithmeticSetup, runSftPhase } from '../src/main-job/arithmetic-setup.js';
+import { createEmbeddedSetup, runSftPhase } from '../src/main-job/embedded-setup.js';
+import { defaultRunConfig, mergeRunConfig } from '../src/run-config/run-config.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,16 +19,14 @@ const { values } = parseArgs({
   },
 });
 const seed = Number(values.seed);
-const setup = await createArithmeticSetup({
-  seed,
-  trainTasks: 800,
-  testTasks: 100,
-  imperfectShare: 0.3,
+const config = mergeRunConfig(defaultRunConfig, { seed, sft: { epochs: Number(values['sft-epochs']) } });
+const setup = await createEmbeddedSetup({
+  config,
   directory: mkdtempSync(join(tmpdir(), 'arpo-bench-rollout-')),
   log: (line) => console.log(line),
 });
 try {
-  await runSftPhase(setup, { epochs: Number(values['sft-epochs']), seed, log: (line) => console.log(line) });
+  await runSftPhase(setup, { log: (line) => console.log(line) });
   const prompts = setup.test
     .slice(0, Number(values.prompts))
     .map((task) => promptFromTask(task, setup.tokenizer));

@@ -4,6 +4,8 @@ export interface CommandIo {
   error: (text: string) => void;
   /** Working directory for relative paths. */
   cwd: string;
+  /** `out` is an interactive terminal (live progress bars instead of log lines). */
+  terminal?: boolean;
 }
 
 export interface Command {

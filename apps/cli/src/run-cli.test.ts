@@ -21,20 +21,21 @@ describe('arpo', () => {
     expect(help.out).toContain('demo');
     expect((await run(['--version'])).out).toBe(`${cliVersion}\n`);
     const commandHelp = await run(['demo', '--help']);
-    expect(commandHelp.out).toContain('arpo demo [--algo arpo|grpo|dapo]');
+    expect(commandHelp.out).toContain('arpo demo [--config FILE]');
+    for (const name of ['sft', 'train', 'eval']) expect(help.out).toContain(`  ${name} `);
   });
 
   it('names an unknown command and lists the known ones', async () => {
     const result = await run(['trian']);
     expect(result.code).toBe(2);
-    expect(result.error).toContain("unknown command 'trian'. Known: demo");
+    expect(result.error).toContain("unknown command 'trian'. Known: demo, sft, train, eval");
   });
 
   it('turns bad flags into one-line typed errors, not stack traces', async () => {
     const badAlgorithm = await run(['demo', '--algo', 'ppo']);
     expect(badAlgorithm.code).toBe(1);
     expect(badAlgorithm.error).toBe(
-      "arpo demo: Invalid argument '--algo': must be arpo, grpo or dapo, got 'ppo' [invalid-argument]\n",
+      "arpo demo: Invalid argument '--algo': must be one of grpo, dapo, arpo, got 'ppo' [invalid-argument]\n",
     );
     const badSeed = await run(['demo', '--seed', 'x']);
     expect(badSeed.error).toContain("Invalid argument '--seed'");

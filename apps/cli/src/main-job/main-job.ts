@@ -1,210 +1,153 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getAlgorithmPreset } from '@arpo/advantage';
-import { createRandom, type EventSink, fanOutEventSink, type Task } from '@arpo/core';
+import { type EventSink, fanOutEventSink, InvalidArgumentError } from '@arpo/core';
+import { createJsonlMetricsSink } from '@arpo/trainer';
+import type { RunConfig } from '../run-config/run-config.js';
+import { checkSavedTokenizer, createEmbeddedSetup, saveTokenizer } from './embedded-setup.js';
 import {
-  createJsonlMetricsSink,
-  type EvaluationResult,
-  evaluatePolicy,
-  type RlAlgorithmSettings,
-  runRlStep,
-} from '@arpo/trainer';
-import { createArithmeticSetup, runSftPhase } from './arithmetic-setup.js';
+  type EvaluationSummary,
+  evaluationPhase,
+  readJson,
+  rlPhase,
+  sftPhase,
+  writeJsonAtomic,
+} from './phases.js';
+import { createProgressReporter } from './progress.js';
 
-/** Sizes of the main job; the defaults fit a 2-core laptop. */
 export interface MainJobOptions {
-  seed: number;
-  /** Where the run's files go. */
+  config: RunConfig;
+  /** Where the run's files go. Re-running with the same directory and config resumes. */
   directory: string;
-  trainTasks: number;
-  testTasks: number;
-  imperfectShare: number;
-  sftEpochs: number;
-  rlSteps: number;
-  promptsPerStep: number;
-  algorithm: 'grpo' | 'dapo' | 'arpo';
-  /** RL learning rate. */
-  rlLearningRate: number;
   log: (line: string) => void;
+  /** Write progress in place (a terminal). */
+  live?: boolean;
+  write?: (text: string) => void;
   events?: EventSink;
 }
-
-export const defaultMainJobOptions: Omit<MainJobOptions, 'directory' | 'log'> = {
-  seed: 1,
-  trainTasks: 800,
-  testTasks: 100,
-  imperfectShare: 0.3,
-  sftEpochs: 8,
-  rlSteps: 40,
-  rlLearningRate: 5e-4,
-  promptsPerStep: 8,
-  algorithm: 'arpo',
-};
 
 export interface MainJobSummary {
   directory: string;
   algorithm: string;
-  before: Omit<EvaluationResult, 'transcripts'> & { sampledAccuracy: number };
-  after: Omit<EvaluationResult, 'transcripts'> & { sampledAccuracy: number };
-  sft: { steps: number; epochLosses: number[] };
-  rl: { steps: number; lastMetrics: Record<string, number> };
+  seed: number;
+  before: EvaluationSummary;
+  after: EvaluationSummary;
+  sft: { steps: number; epochLosses: number[]; resumed: boolean };
+  rl: { steps: number; resumedFrom: number; lastMetrics: Record<string, number>; checkpoint: string };
   seconds: { total: number; sft: number; rl: number; evaluation: number };
 }
 
-/** The algorithm settings of the main job: the reference preset's objective, sized for a tiny CPU model. */
-export function mainJobAlgorithm(
-  name: MainJobOptions['algorithm'],
-  learningRate = defaultMainJobOptions.rlLearningRate,
-): RlAlgorithmSettings {
-  const preset = getAlgorithmPreset(name);
-  const rollout = { temperature: 1, maxResponseTokens: 160, maxToolCalls: 3, toolTimeoutMs: 10_000 };
-  const optimizer = { learningRate, weightDecay: 0, maxGradientNorm: 1 };
-  const loss = { ...preset.loss, klCoefficient: 0 };
-  if (name === 'arpo') {
-    return {
-      name,
-      sampler: { kind: 'arpo', arpo: { mode: 'reference', trajectories: 8, initial: 4, branchesPerFork: 1 } },
-      estimator: preset.estimator,
-      loss,
-      optimizer,
-      rollout,
-      microBatchSize: 16,
-    };
+/**
+ * Refuses to mix runs: a directory that already holds a run must have been made with the same config.
+ * Returns whether there was one (the job then resumes).
+ */
+export async function claimRunDirectory(directory: string, config: RunConfig): Promise<boolean> {
+  await mkdir(directory, { recursive: true });
+  const path = join(directory, 'config.json');
+  if (!existsSync(path)) {
+    await writeJsonAtomic(path, config);
+    return false;
   }
-  return {
-    name,
-    sampler: { kind: 'independent', trajectoriesPerPrompt: 8 },
-    estimator: preset.estimator,
-    loss,
-    optimizer,
-    rollout,
-    microBatchSize: 16,
-    ...(name === 'dapo'
-      ? {
-          dynamicSampling: { maxRounds: 3 },
-          overlong: { maxResponseLength: 160, bufferLength: 40, penaltyFactor: 1 },
-        }
-      : {}),
-  };
-}
-
-function withoutTranscripts<T extends EvaluationResult>(result: T): Omit<T, 'transcripts'> {
-  const { transcripts: _transcripts, ...rest } = result;
-  return rest;
-}
-
-function formatEvaluation(result: EvaluationResult & { sampledAccuracy: number }): string {
-  const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
-  return (
-    `accuracy ${percent(result.accuracy)} greedy, ${percent(result.sampledAccuracy)} sampled (T=1, mean of 4), ` +
-    `reward ${result.meanReward.toFixed(3)}, tool use ${percent(result.toolUse)}, ` +
-    `tool calls/sample ${result.toolCallsPerSample.toFixed(2)}, tool errors ${percent(result.toolErrors)}, ` +
-    `format errors ${percent(result.formatErrors)}`
-  );
+  const saved = await readJson<RunConfig>(path);
+  if (JSON.stringify(saved) !== JSON.stringify(config)) {
+    throw new InvalidArgumentError({
+      argument: '--out',
+      message: `${directory} holds a run with another config (${path}); choose another --out or the same settings`,
+    });
+  }
+  return true;
 }
 
 /**
- * The main job: built-in Python arithmetic tasks → teacher demonstrations (with a share of mistakes) → a BPE
- * tokenizer and a small decoder transformer trained in-process (SFT cold start) → evaluation → RL (ARPO by
- * default) → evaluation. Saves metrics (JSONL), a summary and the final checkpoint under `directory`.
+ * The main job: built-in tasks → teacher demonstrations (with a share of mistakes) → a byte-level tokenizer and
+ * a small decoder transformer trained in-process (SFT cold start) → evaluation → RL (ARPO by default) →
+ * evaluation. Saves the config, tokenizer, metrics (JSONL), transcripts, evaluations, checkpoints and a summary
+ * under `directory`. Killed at any point, the same command continues where it stopped: SFT is not redone and RL
+ * resumes from its last checkpoint.
  */
 export async function runMainJob(options: MainJobOptions): Promise<MainJobSummary> {
   const started = performance.now();
-  const { log } = options;
-  await mkdir(options.directory, { recursive: true });
-  const metricsPath = join(options.directory, 'metrics.jsonl');
+  const { config, directory, log } = options;
+  const resuming = await claimRunDirectory(directory, config);
+  if (resuming) log(`Resuming the run in ${directory}.`);
+  const metricsPath = join(directory, 'metrics.jsonl');
   const events = fanOutEventSink([
     createJsonlMetricsSink(metricsPath),
     ...(options.events ? [options.events] : []),
   ]);
-
-  const setup = await createArithmeticSetup({
-    seed: options.seed,
-    trainTasks: options.trainTasks,
-    testTasks: options.testTasks,
-    imperfectShare: options.imperfectShare,
-    directory: options.directory,
-    log,
-  });
+  const setup = await createEmbeddedSetup({ config, directory, log });
   try {
-    const { backend, environment, train, test } = setup;
-    const sft = await runSftPhase(setup, { epochs: options.sftEpochs, seed: options.seed, events, log });
-    const sftSeconds = sft.seconds;
-
-    let evaluationSeconds = 0;
-    // Greedy accuracy, and mean accuracy over 4 samples at temperature 1 (what RL trains): both are reported.
-    const evaluate = async (step: number, name: string) => {
-      const evaluationStarted = performance.now();
-      const greedy = await evaluatePolicy({
-        environment,
-        tasks: test,
-        seed: options.seed,
-        maxResponseTokens: 160,
-        events,
-        step,
-      });
-      const sampled = await evaluatePolicy({
-        environment,
-        tasks: test,
-        seed: options.seed + 1,
-        samples: 4,
-        temperature: 1,
-        maxResponseTokens: 160,
-        step,
-      });
-      evaluationSeconds += (performance.now() - evaluationStarted) / 1000;
-      const lines = greedy.transcripts.map((transcript) => JSON.stringify(transcript)).join('\n');
-      await writeFile(join(options.directory, `transcripts-${name}.jsonl`), `${lines}\n`);
-      return { ...greedy, sampledAccuracy: sampled.accuracy };
-    };
-    const before = await evaluate(0, 'after-sft');
-    log(`Evaluation after SFT: ${formatEvaluation(before)}`);
-
-    const algorithm = mainJobAlgorithm(options.algorithm, options.rlLearningRate);
-    const random = createRandom({ seed: options.seed }).derive('rl-prompts');
-    const rlStarted = performance.now();
-    let lastMetrics: Record<string, number> = {};
-    for (let step = 0; step < options.rlSteps; step++) {
-      const pool: Task[] = random
-        .shuffle([...train])
-        .slice(0, options.promptsPerStep * (algorithm.dynamicSampling ? 3 : 1));
-      const result = await runRlStep({
-        step,
-        seed: createRandom({ seed: options.seed }).derive(`rl-${step}`).nextUint32(),
-        backend,
-        environment,
-        tasks: pool,
-        batchSize: options.promptsPerStep,
-        algorithm,
-        events,
-      });
-      lastMetrics = result.metrics;
-      log(
-        `  ${algorithm.name} step ${step + 1}/${options.rlSteps}: reward ${result.metrics.reward?.toFixed(3)}, accuracy ${((result.metrics.accuracy ?? 0) * 100).toFixed(0)}%, trajectories ${result.metrics.trajectories}, tokens computed ${result.metrics.tokens_computed} / reused ${result.metrics.tokens_reused}${result.skipped ? ' (update skipped)' : ''}`,
-      );
-    }
-    const rlSeconds = (performance.now() - rlStarted) / 1000;
-    const after = await evaluate(options.rlSteps, `after-${options.algorithm}`);
-    log(`Evaluation after ${algorithm.name}: ${formatEvaluation(after)}`);
-    const checkpoint = await backend.saveState('final');
+    const tokenizerFolder = join(directory, 'tokenizer');
+    if (existsSync(join(tokenizerFolder, 'tokenizer.json')))
+      await checkSavedTokenizer(setup, tokenizerFolder);
+    else await saveTokenizer(setup, tokenizerFolder);
+    const sft = await sftPhase({ setup, directory, events, log });
+    const beforePath = join(directory, 'evaluation-after-sft.json');
+    const before = existsSync(beforePath)
+      ? await readJson<EvaluationSummary>(beforePath)
+      : await evaluationPhase({ setup, directory, name: 'after-sft', step: 0, events });
+    log(`Evaluation after SFT: ${formatEvaluation(before, config)}`);
+    const write = options.write ?? ((text: string) => log(text.trimEnd()));
+    const rl = await rlPhase({
+      setup,
+      directory,
+      events,
+      log,
+      progress: createProgressReporter({
+        label: `${config.rl.algorithm} step`,
+        total: config.rl.steps,
+        write,
+        live: options.live === true,
+      }),
+    });
+    const after = await evaluationPhase({
+      setup,
+      directory,
+      name: `after-${config.rl.algorithm}`,
+      step: config.rl.steps,
+      events,
+    });
+    log(`Evaluation after ${config.rl.algorithm}: ${formatEvaluation(after, config)}`);
+    const state = await readJson<{ checkpoint: string }>(join(directory, 'training-state.json')).catch(
+      () => ({
+        checkpoint: sft.checkpoint,
+      }),
+    );
     const summary: MainJobSummary = {
-      directory: options.directory,
-      algorithm: algorithm.name,
-      before: withoutTranscripts(before),
-      after: withoutTranscripts(after),
-      sft: { steps: sft.steps, epochLosses: sft.epochLosses },
-      rl: { steps: options.rlSteps, lastMetrics },
+      directory,
+      algorithm: config.rl.algorithm,
+      seed: config.seed,
+      before,
+      after,
+      sft: { steps: sft.steps, epochLosses: sft.epochLosses, resumed: sft.resumed },
+      rl: {
+        steps: config.rl.steps,
+        resumedFrom: rl.resumedFrom,
+        lastMetrics: rl.lastMetrics,
+        checkpoint: state.checkpoint,
+      },
       seconds: {
         total: (performance.now() - started) / 1000,
-        sft: sftSeconds,
-        rl: rlSeconds,
-        evaluation: evaluationSeconds,
+        sft: sft.seconds,
+        rl: rl.seconds,
+        evaluation: before.seconds + after.seconds,
       },
     };
-    await writeFile(join(options.directory, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    log(`Saved: ${join(options.directory, 'summary.json')}, ${metricsPath}, checkpoint ${checkpoint.path}`);
+    await writeJsonAtomic(join(directory, 'summary.json'), summary);
+    log(`Saved: ${join(directory, 'summary.json')}, ${metricsPath}, checkpoint ${state.checkpoint}`);
     return summary;
   } finally {
     await setup.close();
   }
+}
+
+export function formatEvaluation(result: EvaluationSummary, config: RunConfig): string {
+  const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+  return (
+    `accuracy ${percent(result.accuracy)} greedy, ${percent(result.sampledAccuracy)} sampled ` +
+    `(T=${config.evaluation.temperature}, mean of ${config.evaluation.samples}), ` +
+    `reward ${result.meanReward.toFixed(3)}, tool use ${percent(result.toolUse)}, ` +
+    `tool calls/sample ${result.toolCallsPerSample.toFixed(2)}, tool errors ${percent(result.toolErrors)}, ` +
+    `format errors ${percent(result.formatErrors)}`
+  );
 }

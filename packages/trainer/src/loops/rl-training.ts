@@ -85,7 +85,13 @@ export async function runRlTraining(
       seed: createRandom({ seed: options.seed }).derive(`step-${step}`).nextUint32(),
       backend: options.backend,
       environment: options.environment,
-      tasks: promptsForStep(options.tasks, { seed: options.seed, step, count: options.promptsPerStep }),
+      // Dynamic sampling (DAPO) draws extra prompts to replace the groups it filters out.
+      tasks: promptsForStep(options.tasks, {
+        seed: options.seed,
+        step,
+        count: options.promptsPerStep * (options.algorithm.dynamicSampling?.maxRounds ?? 1),
+      }),
+      batchSize: options.promptsPerStep,
       algorithm: options.algorithm,
       events,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
