@@ -27,7 +27,9 @@ describe('createProgressReporter', () => {
     });
     progress.update(2, 'reward 0.5');
     progress.done();
-    expect(writes[0]).toMatch(/^\r\x1b\[2K████░░░░ step 2\/4 ETA \S+ \| reward 0\.5$/);
+    const clearLine = '\r\u001b[2K';
+    expect(writes[0]?.startsWith(clearLine)).toBe(true);
+    expect(writes[0]?.slice(clearLine.length)).toMatch(/^████░░░░ step 2\/4 ETA \S+ \| reward 0\.5$/);
     expect(writes[1]).toBe('\n');
   });
 });
