@@ -95,6 +95,29 @@ describe('arpo sft → train → eval, and demo resume (real runtime)', () => {
     expect(saved.meanReward).toBe(trained.meanReward);
   }, 240_000);
 
+  it('mixes in multi-hop search questions when the config asks for them', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'arpo-cli-multi-hop-'));
+    await writeFile(
+      join(directory, 'mixed.jsonc'),
+      tinyConfig.replace(
+        '"arithmetic": { "train": 24, "test": 4 }',
+        '"arithmetic": { "train": 8, "test": 2 }, "multiHop": { "train": 16, "test": 2 }',
+      ),
+    );
+    const sft = await run(['sft', '--config', 'mixed.jsonc', '--out', 'sft'], directory);
+    expect(sft.error).toBe('');
+    expect(sft.out).toContain(
+      'Tasks: 24 train, 4 test (arithmetic with Python, multi-hop questions with search)',
+    );
+    const transcripts = (await readFile(join(directory, 'sft', 'transcripts-after-sft.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { question: string });
+    expect(
+      transcripts.filter((transcript) => transcript.question.includes('In which country was')).length,
+    ).toBe(2);
+  }, 120_000);
+
   it('re-running the demo in the same directory resumes instead of redoing the work', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'arpo-cli-demo-'));
     await writeFile(join(directory, 'tiny.jsonc'), tinyConfig);

@@ -9,6 +9,7 @@ export * from './export/hugging-face-decoder-graph.js';
 export * from './native/check-decoder-parameters.js';
 export * from './native/native-key-values.js';
 export * from './native/native-policy.js';
+export * from './remote/index.js';
 export * from './sampling/generation-loop.js';
 export * from './sampling/incremental-decoder.js';
 export * from './sampling/logits-sampler.js';

@@ -4,6 +4,7 @@ export * from './agent/rollout-engine.js';
 export * from './agent/rollout-options.js';
 export * from './agent/run-tool-calls.js';
 export * from './agent/trajectory-state.js';
+export * from './distributed/index.js';
 export * from './dynamic/dynamic-sampling.js';
 export * from './samplers/arpo-sampler.js';
 export * from './samplers/independent-sampler.js';

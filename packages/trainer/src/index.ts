@@ -8,3 +8,4 @@ export * from './loops/sft.js';
 export * from './metrics/jsonl-metrics-sink.js';
 export * from './objective/stop-gradient.js';
 export * from './objective/training-objective.js';
+export * from './remote/index.js';

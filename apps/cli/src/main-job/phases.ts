@@ -7,6 +7,7 @@ import {
   type EvaluationResult,
   evaluatePolicy,
   type RlAlgorithmSettings,
+  type RlStepResult,
   runRlTraining,
 } from '@arpo/trainer';
 import type { RunConfig } from '../run-config/run-config.js';
@@ -26,6 +27,10 @@ export interface SftState {
 export type EvaluationSummary = Omit<EvaluationResult, 'transcripts'> & {
   /** Mean accuracy over `evaluation.samples` samples at `evaluation.temperature` (what RL optimises). */
   sampledAccuracy: number;
+  /** Correct samples per task at temperature (for pass@k), in task order. */
+  sampledPerTask: { taskId: string; samples: number; correct: number }[];
+  sampledToolCallsPerSample: number;
+  sampledResponseTokens: number;
   seconds: number;
 };
 
@@ -152,9 +157,19 @@ export async function evaluationPhase(options: {
     step,
   });
   const { transcripts, ...rest } = greedy;
+  const perTask = new Map<string, { taskId: string; samples: number; correct: number }>();
+  for (const transcript of sampled.transcripts) {
+    const entry = perTask.get(transcript.taskId) ?? { taskId: transcript.taskId, samples: 0, correct: 0 };
+    entry.samples += 1;
+    entry.correct += transcript.correct >= 1 ? 1 : 0;
+    perTask.set(transcript.taskId, entry);
+  }
   const summary: EvaluationSummary = {
     ...rest,
     sampledAccuracy: sampled.accuracy,
+    sampledPerTask: [...perTask.values()],
+    sampledToolCallsPerSample: sampled.toolCallsPerSample,
+    sampledResponseTokens: sampled.meanResponseTokens,
     seconds: (performance.now() - started) / 1000,
   };
   await mkdir(directory, { recursive: true });
@@ -175,10 +190,15 @@ export async function rlPhase(options: {
   directory: string;
   events?: EventSink;
   progress?: ProgressReporter;
+  /** RL settings other than the setup's (to train several algorithms from one setup). */
+  rl?: RunConfig['rl'];
+  checkpointPrefix?: string;
+  onStep?: (step: number, result: RlStepResult) => void;
   log: (line: string) => void;
 }): Promise<{ resumedFrom: number; lastMetrics: Record<string, number>; seconds: number }> {
   const { setup, directory, log } = options;
-  const { rl, seed } = setup.config;
+  const { seed } = setup.config;
+  const rl = options.rl ?? setup.config.rl;
   const algorithm = algorithmSettings(rl);
   const started = performance.now();
   let lastMetrics: Record<string, number> = {};
@@ -192,8 +212,10 @@ export async function rlPhase(options: {
     seed,
     directory,
     checkpointEvery: rl.checkpointEvery,
+    ...(options.checkpointPrefix === undefined ? {} : { checkpointPrefix: options.checkpointPrefix }),
     ...(options.events === undefined ? {} : { events: options.events }),
     onStep: (step, stepResult) => {
+      options.onStep?.(step, stepResult);
       lastMetrics = stepResult.metrics;
       const metrics = stepResult.metrics;
       const line = `reward ${metrics.reward?.toFixed(3)}, accuracy ${((metrics.accuracy ?? 0) * 100).toFixed(0)}%, tool calls/trajectory ${(metrics.tool_calls_per_trajectory ?? 0).toFixed(2)}, tokens computed ${metrics.tokens_computed} / reused ${metrics.tokens_reused}${stepResult.skipped ? ' (update skipped)' : ''}`;

@@ -1,12 +1,19 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRandom, type EventSink, InvalidArgumentError, silentEventSink, type Task } from '@arpo/core';
-import type { LocalTrainerBackend } from '../engine/local-trainer-backend.js';
+import {
+  createRandom,
+  type EventSink,
+  InvalidArgumentError,
+  silentEventSink,
+  type Task,
+  type TrainerBackend,
+} from '@arpo/core';
 import { type RlAlgorithmSettings, type RlEnvironment, type RlStepResult, runRlStep } from './rl-step.js';
 
 export interface RlTrainingOptions {
-  backend: LocalTrainerBackend;
+  /** Any TrainerBackend: the local engine or a remote one (then `environment.policy` samples its weights). */
+  backend: TrainerBackend;
   environment: RlEnvironment;
   /** The training pool; each step draws `promptsPerStep` of them. */
   tasks: readonly Task[];
@@ -18,6 +25,8 @@ export interface RlTrainingOptions {
   directory: string;
   /** Save a checkpoint every this many steps (and after the last). Default 1. */
   checkpointEvery?: number;
+  /** Prefix of checkpoint names (`<prefix>step-<n>`), so several runs can share one backend directory. */
+  checkpointPrefix?: string;
   /** Continue from the last checkpoint in `directory` if there is one. Default true. */
   resume?: boolean;
   events?: EventSink;
@@ -99,7 +108,7 @@ export async function runRlTraining(
     options.onStep?.(step, result);
     const completed = step + 1;
     if (completed % every === 0 || completed === options.steps) {
-      const { path } = await options.backend.saveState(`step-${completed}`);
+      const { path } = await options.backend.saveState(`${options.checkpointPrefix ?? ''}step-${completed}`);
       const state: TrainingState = {
         format: 'arpo-rl-training',
         step: completed,

@@ -1,0 +1,5 @@
+export * from './progress-bar.js';
+export * from './results-file.js';
+export * from './run-evaluation.js';
+export * from './sample-record.js';
+export * from './summarize-results.js';

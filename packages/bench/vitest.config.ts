@@ -1,0 +1,3 @@
+import { arpoProject } from '../../vitest.shared.ts';
+
+export default arpoProject({ name: 'bench' });

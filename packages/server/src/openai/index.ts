@@ -1,0 +1,7 @@
+export * from './completion-request.js';
+export * from './completion-response.js';
+export * from './generation-batcher.js';
+export * from './load-served-policy.js';
+export * from './openai-http-error.js';
+export * from './openai-server.js';
+export * from './read-onnx-initializers.js';
