@@ -1,3 +1,8 @@
+import { defineProject, mergeConfig } from 'vitest/config';
 import { arpoProject } from '../../vitest.shared.ts';
 
-export default arpoProject({ name: 'advantage' });
+// Every property test runs with one fixed fast-check seed (the repo's determinism rule).
+export default mergeConfig(
+  arpoProject({ name: 'advantage' }),
+  defineProject({ test: { setupFiles: ['./test/support/fast-check-seed.ts'] } }),
+);

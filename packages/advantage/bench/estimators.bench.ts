@@ -1,5 +1,6 @@
 // Measures the estimators and the PPO reference loss on an ARPO-sized batch and prints ratios against peers
-// measured in the same run: a straightforward number[] GRPO port, and grpo itself for arpo_hard.
+// measured in the same run: a naive array implementation of GRPO written in this file (number[] rows, no
+// library: an in-repo baseline, not an external one), and grpo itself for arpo_hard.
 // Run: pnpm --filter @arpo/advantage bench
 
 import type { AdvantageGroupInput, RolloutTree, RolloutTreeNode } from '@arpo/core';
@@ -73,7 +74,7 @@ function makeBatch(): AdvantageGroupInput[] {
   }));
 }
 
-/** The peer: GRPO written the obvious way over number[] rows. */
+/** The peer, a naive array implementation (in-repo): GRPO written the obvious way over number[] rows. */
 function naiveGrpo(groups: AdvantageGroupInput[]): number[][][] {
   return groups.map((group) => {
     const scores = Array.from(group.scores);
@@ -85,6 +86,8 @@ function naiveGrpo(groups: AdvantageGroupInput[]): number[][][] {
   });
 }
 
+const labelWidth = 56;
+
 function time(label: string, run: () => unknown, repeats = 5): number {
   run();
   const samples: number[] = [];
@@ -95,7 +98,7 @@ function time(label: string, run: () => unknown, repeats = 5): number {
   }
   samples.sort((a, b) => a - b);
   const median = samples[Math.floor(samples.length / 2)]!;
-  console.log(`${label.padEnd(34)} ${median.toFixed(1).padStart(8)} ms (median of ${repeats})`);
+  console.log(`${label.padEnd(labelWidth)} ${median.toFixed(1).padStart(8)} ms (median of ${repeats})`);
   return median;
 }
 
@@ -105,11 +108,14 @@ console.log(
   `batch: ${groupCount} groups x ${trajectoriesPerGroup} trajectories x ${length} tokens = ${tokens} tokens`,
 );
 
-const naive = time('naive number[] GRPO (peer)', () => naiveGrpo(batch));
+const naive = time('GRPO, naive array implementation (in-repo)', () => naiveGrpo(batch));
 const grpo = time('grpo', () => estimateGrpo(batch));
 const hard = time('arpo_hard (per trajectory)', () => estimateArpoHard(batch));
 const spans = time('arpo_hard (spans, each token once)', () =>
   batch.map((group) => estimateArpoHardSpans(group)),
+);
+const once = time("arpo_hard (sharedTokens: 'once', rows)", () =>
+  estimateArpoHard(batch, { sharedTokens: 'once' }),
 );
 const reinforce = time('reinforce_plus_plus', () => estimateReinforcePlusPlus(batch));
 
@@ -126,11 +132,14 @@ const ppo = time('computePpoPolicyLoss (token-mean)', () =>
 
 const emitted = estimateArpoHardSpans(batch[0]!).spans.reduce((sum, span) => sum + span.advantages.length, 0);
 console.log('');
-console.log(`grpo speed-up over naive peer:        ${(naive / grpo).toFixed(2)}x`);
-console.log(`arpo_hard cost relative to grpo:      ${(hard / grpo).toFixed(2)}x`);
-console.log(`arpo_hard spans relative to grpo:     ${(spans / grpo).toFixed(2)}x`);
-console.log(`reinforce_plus_plus relative to grpo: ${(reinforce / grpo).toFixed(2)}x`);
-console.log(`PPO loss throughput:                  ${(tokens / ppo / 1000).toFixed(1)} M tokens/s`);
+const ratio = (label: string, value: number) =>
+  console.log(`${label.padEnd(labelWidth)} ${value.toFixed(2)}x`);
+ratio('grpo speed-up over naive array implementation (in-repo)', naive / grpo);
+ratio('arpo_hard cost relative to grpo', hard / grpo);
+ratio('arpo_hard spans relative to grpo', spans / grpo);
+ratio("arpo_hard 'once' rows relative to grpo", once / grpo);
+ratio('reinforce_plus_plus relative to grpo', reinforce / grpo);
+console.log(`${'PPO loss throughput'.padEnd(labelWidth)} ${(tokens / ppo / 1000).toFixed(1)} M tokens/s`);
 console.log(
   `span form emits ${emitted} of ${trajectoriesPerGroup * length} tokens per group (${((100 * emitted) / (trajectoriesPerGroup * length)).toFixed(1)}%)`,
 );

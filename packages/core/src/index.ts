@@ -20,5 +20,7 @@ export * from './schema/lazy-schema.js';
 export * from './task/task.js';
 export * from './tool/index.js';
 export * from './trainer/trainer-backend.js';
+export * from './trajectory/rollout-group-schema.js';
 export * from './trajectory/rollout-tree.js';
 export * from './trajectory/trajectory.js';
+export * from './trajectory/tree-matches-trajectories.js';

@@ -3,13 +3,20 @@ import {
   InvalidArgumentError,
   independentTree,
   type RolloutTree,
+  ValidationError,
 } from '@arpo/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { maxDifference } from '../../test/support/groups.js';
 import { randomTreeGroup } from '../../test/support/random-tree.js';
-import { arpoHardEstimator, estimateArpoHard, estimateArpoHardSpans } from './arpo-hard-estimator.js';
-import { estimateGrpo } from './grpo-estimator.js';
+import { getAdvantageEstimator } from '../registry/built-in-estimators.js';
+import {
+  type ArpoHardOnceOutput,
+  arpoHardEstimator,
+  estimateArpoHard,
+  estimateArpoHardSpans,
+} from './arpo-hard-estimator.js';
+import { estimateGrpo, grpoEstimator } from './grpo-estimator.js';
 
 // Scores [1, 0, 1, 1]: GRPO advantages a = [0.499999, -1.499997, 0.499999, 0.499999].
 const a = [0.5 / 1.000002, -1.5 / 1.000002, 0.5 / 1.000002, 0.5 / 1.000002] as const;
@@ -206,5 +213,85 @@ describe('arpo_hard', () => {
       (a[0] + a[1]) / 2,
       6,
     );
+  });
+});
+
+describe("arpo_hard with sharedTokens: 'once' (through the registry)", () => {
+  const once = (group: AdvantageGroupInput) =>
+    getAdvantageEstimator('arpo_hard').estimate([group], { sharedTokens: 'once' })[0] as ArpoHardOnceOutput;
+
+  it('puts each shared span only in the row of its first trajectory, with a loss mask saying so', () => {
+    const output = once(workedGroup());
+    const shared01 = (a[0] + a[1]) / 2;
+    const shared23 = (a[2] + a[3]) / 2;
+    // Node 0 [0,2) and node 1 [2,4) belong to trajectory 0's row, node 2 [2,5) to trajectory 2's.
+    expect(output.lossMasks.map((mask) => Array.from(mask))).toEqual([
+      [1, 1, 1, 0, 1, 1],
+      [0, 0, 0, 0, 1],
+      [0, 0, 1, 1, 1, 1],
+      [0, 0, 0, 0, 0, 1, 1],
+    ]);
+    expect(maxDifference(output.advantages[0]!, [0, 0, shared01, 0, a[0], a[0]])).toBeLessThan(1e-6);
+    expect(maxDifference(output.advantages[1]!, [0, 0, 0, 0, a[1]])).toBeLessThan(1e-6);
+    expect(maxDifference(output.advantages[2]!, [0, 0, shared23, shared23, shared23, a[2]])).toBeLessThan(
+      1e-6,
+    );
+    expect(maxDifference(output.advantages[3]!, [0, 0, 0, 0, 0, a[3], a[3]])).toBeLessThan(1e-6);
+    expect(output.returns).toBe(output.advantages);
+    expect(output.spans.map((span) => span.nodeId)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // 12 policy tokens trained instead of 6 + 4 + 6 + 7 = 23 (position 3 is a tool token).
+    expect(output.lossMasks.reduce((sum, mask) => sum + mask.reduce((total, bit) => total + bit, 0), 0)).toBe(
+      12,
+    );
+    // The default emission is unchanged: every row carries its shared tokens and no mask override.
+    const perTrajectory = arpoHardEstimator.estimate([workedGroup()], { sharedTokens: 'per-trajectory' })[0]!;
+    expect(perTrajectory.lossMasks).toBeUndefined();
+    expect(perTrajectory.advantages[1]![2]).toBeCloseTo(shared01, 6);
+  });
+
+  it('trains every tree token exactly once with its per-trajectory value (property)', () => {
+    fc.assert(
+      fc.property(treeCase, ([seed, scores]) => {
+        const group = randomTreeGroup({ seed, count: scores.length, scores, sharedSpans: true });
+        const output = once(group);
+        const [perTrajectory] = estimateArpoHard([group]);
+        for (const node of group.tree!.nodes) {
+          for (let position = node.start; position < node.end; position++) {
+            const owners = node.trajectoryIndices.filter((index) => output.lossMasks[index]![position] === 1);
+            const policyToken = group.lossMasks[node.trajectoryIndices[0]!]![position] === 1;
+            // A policy token is trained in exactly one row, a tool token in none.
+            expect(owners).toEqual(policyToken ? [node.trajectoryIndices[0]] : []);
+            for (const index of node.trajectoryIndices) {
+              const expected = index === owners[0] ? perTrajectory!.advantages[index]![position] : 0;
+              expect(output.advantages[index]![position]).toBe(expected);
+            }
+          }
+        }
+      }),
+    );
+  });
+
+  it('validates the option and names the mask that makes a shared span ambiguous', () => {
+    expect(() => arpoHardEstimator.estimate([workedGroup()], { sharedTokens: 'twice' } as never)).toThrow(
+      ValidationError,
+    );
+    expect(() => arpoHardEstimator.estimate([workedGroup()], { sharedTokens: 'twice' } as never)).toThrow(
+      /sharedTokens/,
+    );
+    // grpo has no such option: a typo'd estimator name with this option fails loudly rather than ignoring it.
+    expect(() => grpoEstimator.estimate([workedGroup()], { sharedTokens: 'once' } as never)).toThrow(
+      /sharedTokens/,
+    );
+    const base = workedGroup();
+    const lossMasks = base.lossMasks.map((mask) => mask.slice());
+    lossMasks[1]![3] = 1;
+    let thrown: unknown;
+    try {
+      estimateArpoHard([workedGroup(), { ...base, lossMasks }], { sharedTokens: 'once' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(InvalidArgumentError.isInstance(thrown)).toBe(true);
+    expect((thrown as InvalidArgumentError).argument).toBe('groups[1].lossMasks[1][3]');
   });
 });

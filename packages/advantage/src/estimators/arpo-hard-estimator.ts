@@ -9,7 +9,12 @@ import {
 } from '@arpo/core';
 import { checkGroup, checkGroups } from '../validation/check-groups.js';
 import { broadcastToTokens } from './broadcast.js';
-import { type GrpoEstimatorOptions, grpoOptionsSchema } from './estimator-options.js';
+import {
+  type ArpoHardEstimatorOptions,
+  arpoHardOptionsSchema,
+  type GrpoEstimatorOptions,
+  grpoOptionsSchema,
+} from './estimator-options.js';
 import { grpoScalarAdvantages } from './grpo-estimator.js';
 
 /** One tree node's token span with its attributed advantage, listed once however many trajectories share it. */
@@ -37,6 +42,17 @@ export interface ArpoHardSpanOutput {
    * One entry per node with a non-empty span, parents before children. To reproduce the per-trajectory
    * `token-mean` loss from spans, weight each span's tokens by `trajectoryIndices.length`.
    */
+  spans: ArpoHardSpan[];
+}
+
+/**
+ * `arpo_hard` output with `sharedTokens: 'once'`: the contract's per-trajectory rows, where each shared token
+ * is present only in the row of its node's first trajectory, plus the spans.
+ */
+export interface ArpoHardOnceOutput extends AdvantageGroupOutput {
+  /** The input masks with every repeated copy of a shared token cleared: train with these. */
+  lossMasks: Uint8Array[];
+  /** The same spans `estimateArpoHardSpans` returns. */
   spans: ArpoHardSpan[];
 }
 
@@ -152,13 +168,17 @@ function attributeOnTree(scalars: Float64Array, tree: RolloutTree, paths: number
  * `arpo_hard` per trajectory: every token gets the mean GRPO advantage of all trajectories through the tree node
  * that holds it. Tokens of a prefix shared by the whole group therefore get 0; a trajectory's private tail gets
  * its own GRPO advantage. Without a tree (or on a tree without shared spans) this is exactly `grpo`.
+ * With `sharedTokens: 'once'` each shared token is emitted once (see `ArpoHardOnceOutput`).
  */
 export function estimateArpoHard(
   groups: readonly AdvantageGroupInput[],
-  options: GrpoEstimatorOptions = {},
+  options: ArpoHardEstimatorOptions = {},
 ): AdvantageGroupOutput[] {
-  const parsed = parse(grpoOptionsSchema, options ?? {});
+  const { sharedTokens, ...parsed } = parse(arpoHardOptionsSchema, options ?? {});
   checkGroups(groups);
+  if (sharedTokens === 'once') {
+    return groups.map((group, groupIndex) => emitOnce(group, parsed, `groups[${groupIndex}]`));
+  }
   return groups.map((group, groupIndex) => {
     const { nodeAdvantages, paths, tree } = attribute(group, parsed, `groups[${groupIndex}]`);
     const advantages = group.lossMasks.map((mask, trajectory) => {
@@ -187,7 +207,16 @@ export function estimateArpoHardSpans(
 ): ArpoHardSpanOutput {
   const parsed = parse(grpoOptionsSchema, options ?? {});
   checkGroup(group, 'group');
-  const { scalars, nodeAdvantages, tree } = attribute(group, parsed, 'group');
+  return spansOf(group, parsed, 'group');
+}
+
+/** The span form of one checked group; `where` names it in errors. */
+function spansOf(
+  group: AdvantageGroupInput,
+  options: GrpoEstimatorOptions,
+  where: string,
+): ArpoHardSpanOutput {
+  const { scalars, nodeAdvantages, tree } = attribute(group, options, where);
   const spans: ArpoHardSpan[] = [];
   for (const node of tree.nodes) {
     if (node.end === node.start) continue;
@@ -198,7 +227,7 @@ export function estimateArpoHardSpans(
       for (let position = node.start; position < node.end; position++) {
         if (otherMask[position] !== mask[position]) {
           throw new InvalidArgumentError({
-            argument: `group.lossMasks[${other}][${position}]`,
+            argument: `${where}.lossMasks[${other}][${position}]`,
             message: `trajectories ${representative} and ${other} share node ${node.id} but their loss masks differ at position ${position}`,
           });
         }
@@ -217,9 +246,26 @@ export function estimateArpoHardSpans(
   return { groupId: group.id, trajectoryAdvantages: scalars, nodeAdvantages, spans };
 }
 
-export const arpoHardEstimator: AdvantageEstimator<GrpoEstimatorOptions> = {
+/** Lays the spans out in per-trajectory rows: each span in the row of its first trajectory only. */
+function emitOnce(
+  group: AdvantageGroupInput,
+  options: GrpoEstimatorOptions,
+  where: string,
+): ArpoHardOnceOutput {
+  const { spans } = spansOf(group, options, where);
+  const advantages = group.lossMasks.map((mask) => new Float32Array(mask.length));
+  const lossMasks = group.lossMasks.map((mask) => new Uint8Array(mask.length));
+  for (const span of spans) {
+    const owner = span.trajectoryIndices[0] as number;
+    advantages[owner]?.set(span.advantages, span.start);
+    lossMasks[owner]?.set((group.lossMasks[owner] as Uint8Array).subarray(span.start, span.end), span.start);
+  }
+  return { advantages, returns: advantages, lossMasks, spans };
+}
+
+export const arpoHardEstimator: AdvantageEstimator<ArpoHardEstimatorOptions> = {
   name: 'arpo_hard',
   description:
-    'ARPO hard attribution: each token gets the mean GRPO advantage of all trajectories through its tree node.',
+    "ARPO hard attribution: each token gets the mean GRPO advantage of all trajectories through its tree node (sharedTokens: 'once' emits shared tokens once).",
   estimate: estimateArpoHard,
 };

@@ -12,6 +12,21 @@ export type GrpoEstimatorOptions = {
   scaleByStandardDeviation?: boolean;
 };
 
+/**
+ * How `arpo_hard` emits a token shared by several trajectories (a token of a tree node they all pass through).
+ * - `per-trajectory` (default): in every trajectory's row, each time with the node's averaged advantage.
+ * - `once`: only in the row of the first trajectory in the node's `trajectoryIndices`; the other rows get
+ *   advantage 0 and a returned loss mask of 0 there, and the output carries the spans. Shared prefixes are then
+ *   trained once.
+ */
+export type SharedTokenEmission = 'per-trajectory' | 'once';
+
+/** Options of `arpo_hard`: GRPO's, plus how shared tokens are emitted. */
+export type ArpoHardEstimatorOptions = GrpoEstimatorOptions & {
+  /** Default `per-trajectory`. */
+  sharedTokens?: SharedTokenEmission;
+};
+
 /** Options of `dr_grpo` (GRPO without the standard deviation, so no epsilon either). */
 export type DrGrpoEstimatorOptions = Record<string, never>;
 
@@ -30,12 +45,18 @@ export type ReinforcePlusPlusOptions = {
   resetOnMaskedTokens?: boolean;
 };
 
+const grpoOptionFields = () => ({
+  epsilon: z.number().min(0).optional(),
+  standardDeviation: z.enum(['unbiased', 'population']).optional(),
+  scaleByStandardDeviation: z.boolean().optional(),
+});
+
 export const grpoOptionsSchema = lazySchema<GrpoEstimatorOptions>('GRPO estimator options', () =>
-  z.strictObject({
-    epsilon: z.number().min(0).optional(),
-    standardDeviation: z.enum(['unbiased', 'population']).optional(),
-    scaleByStandardDeviation: z.boolean().optional(),
-  }),
+  z.strictObject(grpoOptionFields()),
+);
+
+export const arpoHardOptionsSchema = lazySchema<ArpoHardEstimatorOptions>('ARPO hard estimator options', () =>
+  z.strictObject({ ...grpoOptionFields(), sharedTokens: z.enum(['per-trajectory', 'once']).optional() }),
 );
 
 export const emptyOptionsSchema = lazySchema<EmptyEstimatorOptions>(

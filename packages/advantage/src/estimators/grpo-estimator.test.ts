@@ -2,7 +2,9 @@ import { type AdvantageGroupInput, InvalidArgumentError, ValidationError } from 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { firstTokenValues, makeGroup, maxDifference } from '../../test/support/groups.js';
-import { arpoSoftEstimator, drGrpoEstimator, estimateGrpo, grpoEstimator } from './grpo-estimator.js';
+import { randomTreeGroup } from '../../test/support/random-tree.js';
+import { builtInEstimators, getAdvantageEstimator } from '../registry/built-in-estimators.js';
+import { drGrpoEstimator, estimateGrpo, grpoEstimator } from './grpo-estimator.js';
 import { rlooEstimator } from './rloo-estimator.js';
 
 const tolerance = 1e-6;
@@ -106,18 +108,28 @@ describe('estimator input checks', () => {
       argument: /lossMasks\[0\]\[1\]/,
     },
   ];
+  // Every built-in, looked up by name: a new estimator is covered without editing this list.
+  const names = builtInEstimators.map((estimator) => estimator.name);
+
+  it('covers all seven built-in estimators', () => {
+    expect(new Set(names).size).toBe(7);
+  });
+
   for (const testCase of cases) {
     it(`rejects ${testCase.name} with InvalidArgumentError for every estimator`, () => {
-      for (const estimator of [grpoEstimator, drGrpoEstimator, rlooEstimator, arpoSoftEstimator]) {
+      for (const name of names) {
         let thrown: unknown;
         try {
-          estimator.estimate([makeGroup('ok', [1, 0]), testCase.group as AdvantageGroupInput]);
+          getAdvantageEstimator(name).estimate([
+            makeGroup('ok', [1, 0]),
+            testCase.group as AdvantageGroupInput,
+          ]);
         } catch (error) {
           thrown = error;
         }
-        expect(InvalidArgumentError.isInstance(thrown)).toBe(true);
-        expect((thrown as InvalidArgumentError).argument).toMatch(/^groups\[1\]/);
-        expect((thrown as InvalidArgumentError).argument).toMatch(testCase.argument);
+        expect(InvalidArgumentError.isInstance(thrown), name).toBe(true);
+        expect((thrown as InvalidArgumentError).argument, name).toMatch(/^groups\[1\]/);
+        expect((thrown as InvalidArgumentError).argument, name).toMatch(testCase.argument);
       }
     });
   }
@@ -166,11 +178,51 @@ describe('grpo properties', () => {
     );
   });
 
-  it('arpo_soft equals grpo always', () => {
+  it('arpo_soft and grpo both equal an inline verl GRPO over the M rewards of a tree (property)', () => {
+    // verl compute_grpo_outcome_advantage, written out independently: torch.std (unbiased) + 1e-6; a singleton
+    // group has mean 0 and std 1; the scalar is broadcast and multiplied by the response mask.
+    const verlGrpo = (scores: readonly number[], masks: readonly Uint8Array[]): number[][] => {
+      const count = scores.length;
+      const mean = count === 1 ? 0 : scores.reduce((sum, score) => sum + score, 0) / count;
+      const std =
+        count === 1
+          ? 1
+          : Math.sqrt(scores.reduce((sum, score) => sum + (score - mean) ** 2, 0) / (count - 1));
+      return masks.map((mask, index) =>
+        Array.from(mask, (bit) => (bit * (scores[index]! - mean)) / (std + 1e-6)),
+      );
+    };
+    // Trees whose trajectories (and masks) are built from the tree structure, shared spans included.
+    const treeGroups = fc
+      .array(
+        fc
+          .integer({ min: 1, max: 8 })
+          .chain((count) =>
+            fc.tuple(
+              fc.integer(),
+              fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: count, maxLength: count }),
+            ),
+          ),
+        { minLength: 1, maxLength: 3 },
+      )
+      .map((cases) =>
+        cases.map(([seed, scores], index) => ({
+          ...randomTreeGroup({ seed, count: scores.length, scores, sharedSpans: true }),
+          id: `tree${index}`,
+        })),
+      );
     fc.assert(
-      fc.property(fc.array(scoresArbitrary, { minLength: 1, maxLength: 4 }), (groupScores) => {
-        const groups = groupScores.map((scores, index) => makeGroup(`g${index}`, scores));
-        expect(arpoSoftEstimator.estimate(groups)).toEqual(grpoEstimator.estimate(groups));
+      fc.property(treeGroups, (groups) => {
+        for (const name of ['arpo_soft', 'grpo']) {
+          const outputs = getAdvantageEstimator(name).estimate(groups);
+          outputs.forEach((output, groupIndex) => {
+            const group = groups[groupIndex]!;
+            const expected = verlGrpo(Array.from(group.scores), group.lossMasks);
+            output.advantages.forEach((row, trajectory) => {
+              expect(maxDifference(row, expected[trajectory]!), `${name} ${group.id}`).toBeLessThan(1e-5);
+            });
+          });
+        }
       }),
     );
   });

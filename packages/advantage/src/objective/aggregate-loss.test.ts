@@ -25,6 +25,24 @@ describe('aggregateLoss (acceptance values)', () => {
     });
   }
 
+  it("seq-mean-token-sum-norm with sequenceReduction 'sum' is verl's agg_loss: 7 / 3 = 2.333333", () => {
+    // verl: seq_losses = [3, 4]; torch.sum(seq_losses) / loss_mask.shape[-1] = 7 / 3.
+    const verl = aggregateLoss(losses, masks, 'seq-mean-token-sum-norm', { sequenceReduction: 'sum' });
+    expect(Math.abs(verl - 2.333333)).toBeLessThan(1e-6);
+    expect(aggregateLoss(losses, masks, 'seq-mean-token-sum-norm', { sequenceReduction: 'mean' })).toBe(
+      aggregateLoss(losses, masks, 'seq-mean-token-sum-norm'),
+    );
+    expect(
+      aggregateLoss(losses, masks, 'seq-mean-token-sum-norm', { sequenceReduction: 'sum', horizon: 7 }),
+    ).toBe(1);
+    expect(() => aggregateLoss(losses, masks, 'token-mean', { sequenceReduction: 'sum' })).toThrow(
+      /sequenceReduction.*applies only to seq-mean-token-sum-norm, not token-mean/,
+    );
+    expect(() =>
+      aggregateLoss(losses, masks, 'seq-mean-token-sum-norm', { sequenceReduction: 'total' as never }),
+    ).toThrow(InvalidArgumentError);
+  });
+
   it('uses an explicit horizon for seq-mean-token-sum-norm', () => {
     expect(aggregateLoss(losses, masks, 'seq-mean-token-sum-norm', { horizon: 7 })).toBeCloseTo(0.5, 12);
   });

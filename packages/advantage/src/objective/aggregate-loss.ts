@@ -15,6 +15,13 @@ export interface AggregateLossOptions {
    * padded width `loss_mask.shape[-1]`.
    */
   horizon?: number;
+  /**
+   * How `seq-mean-token-sum-norm` combines the rows' masked sums before dividing by `horizon`. `mean` (default,
+   * Dr.GRPO and the issue's worked value) averages them; `sum` adds them, as verl's `agg_loss`
+   * (`torch.sum(seq_losses) / loss_mask.shape[-1]`) does, giving a value `rows` times larger. Only valid with
+   * that mode.
+   */
+  sequenceReduction?: 'mean' | 'sum';
 }
 
 /**
@@ -23,7 +30,8 @@ export interface AggregateLossOptions {
  * - `token-sum`: sum(loss · mask).
  * - `seq-mean-token-sum`: mean over rows of each row's masked sum.
  * - `seq-mean-token-mean`: mean over rows with at least one token of each row's masked mean.
- * - `seq-mean-token-sum-norm`: mean over rows of each row's masked sum, divided by `horizon` (Dr.GRPO).
+ * - `seq-mean-token-sum-norm`: mean over rows of each row's masked sum, divided by `horizon` (Dr.GRPO);
+ *   `sequenceReduction: 'sum'` gives verl's `agg_loss` instead (the sum over rows, divided by `horizon`).
  */
 export function aggregateLoss(
   losses: readonly ArrayLike<number>[],
@@ -37,6 +45,21 @@ export function aggregateLoss(
       argument: 'mode',
       message: `unknown loss aggregation '${String(mode)}'; expected one of ${lossAggregations.join(', ')}`,
     });
+  }
+  const { sequenceReduction } = options;
+  if (sequenceReduction !== undefined) {
+    if (sequenceReduction !== 'mean' && sequenceReduction !== 'sum') {
+      throw new InvalidArgumentError({
+        argument: 'sequenceReduction',
+        message: `must be 'mean' or 'sum', got ${JSON.stringify(sequenceReduction)}`,
+      });
+    }
+    if (mode !== 'seq-mean-token-sum-norm') {
+      throw new InvalidArgumentError({
+        argument: 'sequenceReduction',
+        message: `applies only to seq-mean-token-sum-norm, not ${mode}`,
+      });
+    }
   }
   const rows = losses.length;
   let total = 0;
@@ -81,7 +104,8 @@ export function aggregateLoss(
           message: `must be a positive integer, got ${horizon}`,
         });
       }
-      return rows === 0 || horizon === 0 ? 0 : total / rows / horizon;
+      if (rows === 0 || horizon === 0) return 0;
+      return sequenceReduction === 'sum' ? total / horizon : total / rows / horizon;
     }
   }
 }

@@ -17,6 +17,11 @@ export interface AdvantageGroupInput {
 export interface AdvantageGroupOutput {
   advantages: Float32Array[];
   returns: Float32Array[];
+  /**
+   * When present, the masks the loss must use instead of the input ones: an estimator that trains some tokens
+   * in fewer rows (`arpo_hard` with `sharedTokens: 'once'` clears repeated copies of shared tokens) says so here.
+   */
+  lossMasks?: Uint8Array[];
 }
 
 /**

@@ -50,6 +50,9 @@ describe('ArpoError', () => {
       message: 'Prompt of 600 tokens does not fit the context of 512 tokens',
       isRetryable: false,
     });
+    const named = new ContextLengthError({ promptTokens: 600, contextLength: 512, source: 'requests[2]' });
+    expect(named.source).toBe('requests[2]');
+    expect(named.message).toBe('Prompt of 600 tokens in requests[2] does not fit the context of 512 tokens');
   });
 
   it('lists known entries for an unknown name', () => {

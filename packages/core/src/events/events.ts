@@ -1,6 +1,8 @@
 /**
  * Everything observable about a run flows through one event sink as plain, JSON-safe objects with
- * noun-action type names. Sinks decide what to do with them (JSONL file, progress bar, report, test spy).
+ * noun-action type names (`step-start`, `tool-result`). Sinks decide what to do with them (JSONL file,
+ * progress bar, report, test spy). The one exception is `log`: a free-form diagnostic line that is not an action
+ * of anything in the run; sinks forward it to a logger as is.
  */
 export type ArpoEvent =
   | { type: 'run-start'; runId: string; config: Record<string, unknown> }
@@ -30,7 +32,9 @@ export type ArpoEvent =
     }
   | { type: 'checkpoint-save'; step: number; path: string }
   | { type: 'evaluation-end'; step: number; metrics: Record<string, number> }
-  | { type: 'metrics'; step: number; values: Record<string, number> }
+  /** Metrics measured in the middle of a step (per-phase timings, rollout statistics) rather than at its end. */
+  | { type: 'metrics-report'; step: number; values: Record<string, number> }
+  /** A diagnostic message (for example "resumed from step 40"); see above for why it has no noun-action name. */
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 
 export type ArpoEventType = ArpoEvent['type'];

@@ -96,6 +96,43 @@ export interface PolicyStatistics {
   requests: number;
 }
 
+/** One token as the runtime samples it, reported to `GenerateOptions.onToken`. */
+export interface GeneratedTokenEvent {
+  /** Index into the `requests` handed to `generate`. */
+  requestIndex: number;
+  /** Which of the request's `n` continuations (0 when `n` is 1): the index into its result's `sequences`. */
+  sequenceIndex: number;
+  /** Position of the token in its continuation (0, 1, 2, ... without gaps). */
+  position: number;
+  tokenId: number;
+  /** Same value the result's `logprobs[position]` will hold. */
+  logprob: number;
+  /** Same value the result's `entropies[position]` will hold. */
+  entropy: number;
+  /** When `sampling.topLogprobs` was asked: the same entry as the result's `topLogprobs[position]`. */
+  topLogprobs?: { tokenIds: Int32Array; logprobs: Float32Array };
+}
+
+/** Options of one `generate` call. */
+export interface GenerateOptions {
+  /**
+   * Aborting ends the running continuations with finish reason `abort` (an already-aborted signal rejects with
+   * `AbortedError`). One signal covers the whole call: there is no per-request abort.
+   */
+  signal?: AbortSignal;
+  /**
+   * Called right after each token is sampled, before the next decode step, for every row of the batch, in order
+   * per continuation; tokens after a continuation's EOS, stop string or limit are never reported, so the tokens
+   * reported for a continuation are exactly its result's `tokenIds`. A returned promise is awaited before the next
+   * decode step (it pauses the whole batch: keep it short). If the callback throws or its promise rejects, the
+   * call stops before the next decode step and `generate` rejects with that same error; the policy stays usable
+   * and its caches consistent. Local runtimes (NativePolicy, TransformersPolicy) call it as they decode;
+   * runtimes that get whole results at once (RemotePolicy) do not call it, so callers that stream must also
+   * handle tokens they were never told about when the result arrives. Costs nothing when absent.
+   */
+  onToken?: (event: GeneratedTokenEvent) => void | Promise<void>;
+}
+
 /** A language model that rollouts sample from. */
 export interface Policy {
   readonly id: string;
@@ -109,10 +146,7 @@ export interface Policy {
    * with each other or with an earlier request may reuse its cached computation (branches of an ARPO tree do).
    * Rejects with a typed error for invalid options or a prompt longer than the context.
    */
-  generate(
-    requests: readonly GenerationRequest[],
-    options?: { signal?: AbortSignal },
-  ): Promise<GenerationResult[]>;
+  generate(requests: readonly GenerationRequest[], options?: GenerateOptions): Promise<GenerationResult[]>;
   /**
    * Log-probabilities (and entropies) of given continuation tokens under the current weights, one forward pass
    * per item, no sampling. Present when `capabilities.logits` is true.

@@ -53,7 +53,10 @@ export interface RolloutGroupStatistics {
   rounds?: number;
 }
 
-/** The trajectories of one prompt, with their tree. */
+/**
+ * The trajectories of one prompt, with their tree. `rolloutGroupSchema` validates one at a boundary, including
+ * that the tree describes the trajectories (`assertTreeMatchesTrajectories` does only the latter).
+ */
 export interface RolloutGroup {
   promptId: string;
   trajectories: Trajectory[];
@@ -88,15 +91,18 @@ export const rolloutTreeSchema = lazySchema<RolloutTree>('RolloutTree', () =>
         .min(1),
     })
     .superRefine((tree, context) => {
-      const problems = checkTreeStructure(tree);
+      const problems = treeStructureIssues(tree);
       for (const problem of problems) {
         context.addIssue({ code: 'custom', path: ['nodes', ...problem.path], message: problem.message });
       }
     }),
 );
 
-/** Structural checks shared by the schema and `assertTreeMatchesTrajectories`. */
-function checkTreeStructure(tree: RolloutTree): { path: (string | number)[]; message: string }[] {
+/**
+ * Structural problems of a tree on its own (ids, parent links, contiguous spans, child trajectories inside the
+ * parent's), with paths relative to `nodes`. Shared by `rolloutTreeSchema` and `assertTreeMatchesTrajectories`.
+ */
+export function treeStructureIssues(tree: RolloutTree): { path: (string | number)[]; message: string }[] {
   const problems: { path: (string | number)[]; message: string }[] = [];
   tree.nodes.forEach((node, index) => {
     if (node.id !== index) problems.push({ path: [index, 'id'], message: `must equal its index ${index}` });
