@@ -2,6 +2,7 @@ export { type GradOptions, grad } from './autodiff/grad.js';
 export { GradientError } from './errors/gradient-error.js';
 export { GraphExecutionError } from './errors/graph-execution-error.js';
 export { MissingInputError } from './errors/missing-input-error.js';
+export { OpInputError } from './errors/op-input-error.js';
 export { SafetensorsFormatError } from './errors/safetensors-format-error.js';
 export { TensorDtypeError } from './errors/tensor-dtype-error.js';
 export { TensorShapeError } from './errors/tensor-shape-error.js';

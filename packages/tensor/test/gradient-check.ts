@@ -1,4 +1,5 @@
 import { createRandom } from '@arpo/core';
+import { expect, it } from 'vitest';
 import { grad } from '../src/autodiff/grad.js';
 import type { DataType, TensorArray } from '../src/graph/dtype.js';
 import { Graph, type SymbolicTensor } from '../src/graph/graph.js';
@@ -100,4 +101,26 @@ export async function checkGradient(options: {
   await lossOnly.dispose();
   if (maxError > tolerance) throw new Error(`gradient mismatch ${maxError} > ${tolerance} at ${worst}`);
   return { maxError, checked, worst };
+}
+
+/** One named finite-difference check, as the gradient test files list them. */
+export interface GradientCase {
+  name: string;
+  inputs: CheckInput[];
+  build: (...inputs: SymbolicTensor[]) => SymbolicTensor;
+  dtype?: 'float32' | 'float64';
+  epsilon?: number;
+  tolerance?: number;
+  /** Seed of the input values and output weights (default 7). */
+  seed?: number;
+}
+
+/** Registers one vitest test per case (call inside a `describe`). */
+export function itChecksGradients(cases: readonly GradientCase[]): void {
+  for (const testCase of cases) {
+    it(testCase.name, async () => {
+      const result = await checkGradient(testCase);
+      expect(result.checked).toBeGreaterThan(0);
+    });
+  }
 }

@@ -3,6 +3,7 @@ import { checkGradient } from '../../test/gradient-check.js';
 import { grad } from '../autodiff/grad.js';
 import { GradientError } from '../errors/gradient-error.js';
 import { MissingInputError } from '../errors/missing-input-error.js';
+import { OpInputError } from '../errors/op-input-error.js';
 import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { UnknownOpError } from '../errors/unknown-op-error.js';
@@ -60,6 +61,46 @@ describe('bad input gets typed errors naming the op and the shapes', () => {
     expect(() => ops.gather(floats, floats)).toThrow(TensorDtypeError);
   });
 
+  it('transpose rejects a perm that is not a permutation of the rank, identity prefixes included', () => {
+    const graph = new Graph();
+    const x = graph.input('x', 'float32', [2, 3, 4]);
+    for (const perm of [
+      [0, 1],
+      [0, 1, 2, 3],
+      [0, 0, 1],
+      [2, 0, 3],
+      [0, 1, -2],
+    ]) {
+      const error = caught(() => ops.transpose(x, perm));
+      expect(TensorShapeError.isInstance(error)).toBe(true);
+      expect((error as TensorShapeError).op).toBe('Transpose');
+      expect((error as Error).message).toBe(
+        `Transpose: perm [${perm.join(', ')}] is not a permutation of rank 3 (shapes [2, 3, 4])`,
+      );
+    }
+    // The full-length identity is a no-op and a real permutation still builds.
+    expect(ops.transpose(x, [0, 1, 2])).toBe(x);
+    expect(ops.transpose(x, [2, 0, 1]).shape).toEqual([4, 2, 3]);
+  });
+
+  it('a missing op input or non-constant reduce axes name the op, the input and the shapes', () => {
+    const graph = new Graph();
+    const x = graph.input('x', 'float32', ['batch', 3]);
+    const missing = caught(() => ops.applyByName('MatMul', [x, undefined]));
+    expect(OpInputError.isInstance(missing)).toBe(true);
+    expect(TensorShapeError.isInstance(missing)).toBe(false);
+    expect((missing as OpInputError).op).toBe('MatMul');
+    expect((missing as OpInputError).input).toBe(1);
+    expect((missing as Error).message).toBe('MatMul: input 1 is required but missing (shapes [batch, 3])');
+    const axes = graph.input('axes', 'int64', [1]);
+    const computedAxes = caught(() => ops.applyByName('ReduceSum', [x, axes]));
+    expect(OpInputError.isInstance(computedAxes)).toBe(true);
+    expect((computedAxes as Error).message).toBe(
+      "ReduceSum: input 1 (axes 'axes') must be a build-time constant; pass axes as numbers (shapes [batch, 3], [1])",
+    );
+    expect(OpInputError.isInstance(caught(() => ops.applyByName('Add', [undefined, undefined])))).toBe(true);
+  });
+
   it('unknown op', () => {
     const graph = new Graph();
     const x = graph.input('x', 'float32', [2]);
@@ -82,7 +123,12 @@ describe('bad input gets typed errors naming the op and the shapes', () => {
     expect((missing as Error).message).toBe(
       "Graph 'checked': no value for input 'mask' (expected float32[batch])",
     );
-    await expect(compiled.run({ x: x2, mask: { data: new Float64Array(2), shape: [2] } })).rejects.toThrow(
+    const wrongDtype = await caughtAsync(() =>
+      compiled.run({ x: x2, mask: { data: new Float64Array(2), shape: [2] } }),
+    );
+    expect(TensorDtypeError.isInstance(wrongDtype)).toBe(true);
+    expect((wrongDtype as TensorDtypeError).dtypes).toEqual(['float64']);
+    expect((wrongDtype as Error).message).toBe(
       "input 'mask' of graph 'checked': expected float32 (dtypes float64)",
     );
     const inconsistent = await caughtAsync(() =>

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { SafetensorsFormatError } from '../errors/safetensors-format-error.js';
 import type { DataType, TensorArray } from '../graph/dtype.js';
 import type { TensorValue } from '../runtime/compiled-graph.js';
@@ -169,7 +170,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
 
 /**
  * Writes tensors to `path` atomically: the bytes go to a temporary file in the same directory, are flushed
- * to disk, and the file is renamed over `path`, so readers never see a half-written checkpoint.
+ * to disk, and the file is renamed over `path`, so readers never see a half-written checkpoint; the directory
+ * is then flushed too, so the rename itself survives a crash.
  */
 export async function writeSafetensors(
   path: string,
@@ -191,6 +193,31 @@ export async function writeSafetensors(
     await rm(temporary, { force: true });
     throw error;
   }
+  await syncDirectory(dirname(path));
+}
+
+/** Flushes a directory entry (the rename above), so a crash right after the write keeps the new file. */
+async function syncDirectory(directory: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(directory, 'r');
+  } catch (error) {
+    // Windows cannot open a directory for reading; there the rename is all the platform offers.
+    if (isUnsupported(error)) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!isUnsupported(error)) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+function isUnsupported(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EISDIR' || code === 'EPERM' || code === 'EINVAL' || code === 'ENOTSUP';
 }
 
 export async function readSafetensors(path: string): Promise<SafetensorsContent> {

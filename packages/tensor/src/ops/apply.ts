@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@arpo/core';
+import { OpInputError } from '../errors/op-input-error.js';
 import { TensorDtypeError } from '../errors/tensor-dtype-error.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import type { Attributes } from '../graph/attribute.js';
@@ -33,9 +33,12 @@ export function applyOp1(
 
 export function graphOf(opType: string, inputs: readonly (SymbolicTensor | number | undefined)[]): Graph {
   for (const input of inputs) if (input !== undefined && typeof input !== 'number') return input.graph;
-  throw new InvalidArgumentError({
-    argument: 'inputs',
-    message: `${opType} needs at least one tensor input`,
+  throw new OpInputError({
+    op: opType,
+    input: 0,
+    detail:
+      'must be a tensor: the op got no tensor input (plain numbers need a tensor operand for their dtype)',
+    shapes: [],
   });
 }
 
@@ -51,9 +54,19 @@ export function toTensors(opType: string, values: readonly TensorLike[]): Symbol
 export function requireInput(context: InferContext, index: number): SymbolicTensor {
   const input = context.inputs[index];
   if (!input) {
-    throw new InvalidArgumentError({ argument: `input ${index}`, message: `${context.opType} requires it` });
+    throw new OpInputError({
+      op: context.opType,
+      input: index,
+      detail: 'is required but missing',
+      shapes: givenShapes(context),
+    });
   }
   return input;
+}
+
+/** Shapes of the inputs an op was given, for error messages. */
+export function givenShapes(context: InferContext): Shape[] {
+  return context.inputs.filter((input) => input !== undefined).map((input) => input.shape);
 }
 
 export function requireDtypes(

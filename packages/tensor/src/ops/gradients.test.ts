@@ -1,22 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { type CheckInput, checkGradient } from '../../test/gradient-check.js';
-import type { SymbolicTensor } from '../graph/graph.js';
+import { describe } from 'vitest';
+import { type GradientCase, itChecksGradients } from '../../test/gradient-check.js';
 import * as ops from './index.js';
-
-interface Case {
-  name: string;
-  inputs: CheckInput[];
-  build: (...inputs: SymbolicTensor[]) => SymbolicTensor;
-  dtype?: 'float32' | 'float64';
-  epsilon?: number;
-  tolerance?: number;
-}
 
 const shape = (...dims: number[]) => ({ shape: dims });
 const positive = (...dims: number[]) => ({ shape: dims, positive: true });
 const mask = (dims: number[], values: number[]) => ({ shape: dims, condition: Uint8Array.from(values) });
 
-const cases: Case[] = [
+const cases: GradientCase[] = [
   { name: 'Add broadcasting [2,3] + [3]', inputs: [shape(2, 3), shape(3)], build: (a, b) => ops.add(a!, b!) },
   {
     name: 'Sub broadcasting [2,1,3] - [4,1]',
@@ -192,16 +182,5 @@ const cases: Case[] = [
 ];
 
 describe('gradients match central finite differences', () => {
-  for (const testCase of cases) {
-    it(testCase.name, async () => {
-      const result = await checkGradient({
-        build: testCase.build,
-        inputs: testCase.inputs,
-        dtype: testCase.dtype,
-        epsilon: testCase.epsilon,
-        tolerance: testCase.tolerance,
-      });
-      expect(result.checked).toBeGreaterThan(0);
-    });
-  }
+  itChecksGradients(cases);
 });

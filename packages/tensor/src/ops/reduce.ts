@@ -1,10 +1,18 @@
-import { InvalidArgumentError } from '@arpo/core';
+import { OpInputError } from '../errors/op-input-error.js';
 import { TensorShapeError } from '../errors/tensor-shape-error.js';
 import { intAttribute, readInt } from '../graph/attribute.js';
 import type { SymbolicTensor } from '../graph/graph.js';
 import type { InferContext, OpDefinition } from '../graph/op-definition.js';
 import { type Dim, normalizeAxis } from '../graph/shape.js';
-import { applyOp1, floatTypes, numericTypes, requireDtypes, requireInput, single } from './apply.js';
+import {
+  applyOp1,
+  floatTypes,
+  givenShapes,
+  numericTypes,
+  requireDtypes,
+  requireInput,
+  single,
+} from './apply.js';
 import { constantInts, int64Constant } from './constant-values.js';
 import { cast, div, equal, where } from './elementwise.js';
 import { expandLike, size, unsqueeze } from './shape-ops.js';
@@ -15,7 +23,12 @@ function reducedAxes(context: InferContext): number[] {
   if (!axesTensor) return input.shape.map((_, axis) => axis);
   const axes = constantInts(axesTensor);
   if (!axes) {
-    throw new InvalidArgumentError({ argument: 'axes', message: `${context.opType} needs constant axes` });
+    throw new OpInputError({
+      op: context.opType,
+      input: 1,
+      detail: `(axes '${axesTensor.name}') must be a build-time constant; pass axes as numbers`,
+      shapes: givenShapes(context),
+    });
   }
   return axes.map((axis) => {
     const normalized = normalizeAxis(axis, input.rank);

@@ -465,7 +465,8 @@ export function reshapeLike(x: SymbolicTensor, like: SymbolicTensor): SymbolicTe
 }
 
 export function transpose(x: SymbolicTensor, perm: readonly number[]): SymbolicTensor {
-  if (perm.every((axis, index) => axis === index)) return x;
+  // Only a full-length identity is a no-op; anything else goes through shape inference, which rejects it.
+  if (perm.length === x.rank && perm.every((axis, index) => axis === index)) return x;
   return applyOp1(transposeDefinition, [x], { perm: { type: 'ints', value: perm } });
 }
 
