@@ -137,6 +137,24 @@ describe('QuickJS pool', () => {
     }
   });
 
+  it('an abort that lands before the worker reads the request ends the call as aborted', async () => {
+    const tool = createJavaScriptTool({ pool: { size: 1 } });
+    try {
+      await tool.pool.ready();
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const controller = new AbortController();
+        // Dispatched synchronously to the idle worker; the abort writes the interrupt cell before the worker has
+        // even read the request, so the sandbox's own set-up runs with the cell already set.
+        const running = tool.execute('for (;;) {}', { signal: controller.signal, timeoutMs: 60_000 });
+        controller.abort();
+        expect(await running).toMatchObject({ ok: false, error: { code: 'aborted' } });
+      }
+      expect(await tool.execute('"next"')).toMatchObject({ ok: true, output: 'next' });
+    } finally {
+      await tool.close();
+    }
+  });
+
   it('recycles workers after recycleAfterCalls', async () => {
     const tool = createJavaScriptTool({ pool: { size: 1, recycleAfterCalls: 2 } });
     try {

@@ -1,11 +1,16 @@
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import { parse } from '@arpo/core';
-import type { CodeRunOutcome, CodeRunStatus } from '../limits/code-result.js';
+import type { CodeRunOutcome } from '../limits/code-result.js';
+import {
+  type DecodedResult,
+  type OutcomeParts,
+  type StopReason,
+  WorkerPool,
+  type WorkerPoolStats,
+} from '../workers/worker-pool.js';
 import { quickJsPoolConfigSchema } from './javascript-options.js';
 import {
   type QuickJsWorkerData,
-  type QuickJsWorkerMessage,
   type QuickJsWorkerRequest,
   type QuickJsWorkerResult,
   quickJsWorkerSource,
@@ -43,38 +48,13 @@ export interface QuickJsSandboxLimits {
 }
 
 /** Counters a pool keeps, for metrics and tests. */
-export interface QuickJsPoolStats {
-  /** Workers started, including replacements. */
-  workersStarted: number;
-  /** Workers terminated because of a timeout, an abort, an engine failure, a crash or recycling. */
-  workersReplaced: number;
-  /** Milliseconds from construction until every worker was ready (the pool's cold start). */
-  coldStartMs: number | undefined;
-}
-
-interface RunRequest {
-  code: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  resolve: (outcome: CodeRunOutcome) => void;
-  onAbort?: () => void;
-}
-
-interface Slot {
-  worker: Worker;
-  interrupt: Int32Array;
-  calls: number;
-  current?: {
-    id: number;
-    finish: (status: CodeRunStatus | 'raw', payload: string, result?: QuickJsWorkerResult) => void;
-  };
-}
+export type QuickJsPoolStats = WorkerPoolStats;
 
 /** WebAssembly memory a worker may use beyond `memoryLimitMb`: QuickJS's data, stack and allocator overhead. */
 const wasmOverheadBytes = 32 * 1024 * 1024;
 
 /** Values the interrupt cell takes (read by the worker's interrupt handler). */
-const interruptFor = { timeout: 1, aborted: 2 } as const;
+const interruptFor = { timeout: 1, aborted: 2 };
 
 function resolveQuickJsPath(): string {
   return createRequire(import.meta.url).resolve('quickjs-emscripten');
@@ -89,15 +69,9 @@ function resolveQuickJsPath(): string {
  */
 export class QuickJsPool {
   readonly stats: QuickJsPoolStats = { workersStarted: 0, workersReplaced: 0, coldStartMs: undefined };
-  private readonly slots = new Set<Slot>();
-  private readonly queue: RunRequest[] = [];
-  private readonly idle: Slot[] = [];
   private readonly limits: Required<QuickJsPoolOptions & QuickJsSandboxLimits>;
   private readonly modulePath: string;
-  private nextId = 1;
-  private closed = false;
-  private readonly started: Promise<void>;
-  private startupError: Error | undefined;
+  private readonly pool: WorkerPool<QuickJsWorkerResult>;
 
   /** Throws a `ValidationError` naming every bad option. The workers start warming at once. */
   constructor(options: QuickJsPoolOptions & QuickJsSandboxLimits = {}) {
@@ -113,72 +87,61 @@ export class QuickJsPool {
       outputLimit: valid.outputLimit ?? 20_000,
     };
     this.modulePath = resolveQuickJsPath();
-    this.started = this.warm();
-    // Callers see startup failures through `ready()` or as `unavailable` results.
-    this.started.catch(() => {});
+    const { limits } = this;
+    const memoryLimitBytes = limits.memoryLimitMb * 1024 * 1024;
+    this.pool = new WorkerPool<QuickJsWorkerResult>({
+      size: limits.size,
+      workerHeapLimitMb: limits.workerHeapLimitMb,
+      interruptGraceMs: limits.interruptGraceMs,
+      maxQueueLength: limits.maxQueueLength,
+      recycleAfterCalls: limits.recycleAfterCalls,
+      warm: 'together',
+      interruptValue: interruptFor,
+      stats: this.stats,
+      texts: {
+        closed: 'the JavaScript tool is closed',
+        wasClosed: 'the JavaScript tool was closed',
+        startFailed: (message) => `QuickJS failed to load: ${message}`,
+        queueFull: (waiting) => `the JavaScript sandbox queue is full (${waiting} calls waiting)`,
+        exitedWhileStarting: (code) => `the JavaScript worker exited with code ${code} while starting`,
+        outOfMemory: `the JavaScript worker ran out of memory (its ${limits.workerHeapLimitMb} MiB heap); it was replaced`,
+        crashed: (message) => `the JavaScript worker crashed (${message}); it was replaced`,
+        exited: 'the JavaScript worker exited; it was replaced',
+      },
+      prepare: (interrupt) => {
+        const workerData: QuickJsWorkerData = {
+          modulePath: this.modulePath,
+          interrupt,
+          memoryLimitBytes,
+          // Room for QuickJS's code, stack and allocator overhead on top of the runtime's cap.
+          wasmMemoryLimitBytes: memoryLimitBytes + wasmOverheadBytes,
+          maxStackBytes: limits.maxStackSizeKb * 1024,
+          outputLimit: limits.outputLimit,
+        };
+        return { source: quickJsWorkerSource, workerData };
+      },
+      request: ({ id, code, timeoutMs }): QuickJsWorkerRequest => ({ id, code, timeoutMs }),
+      decode: (result, call) => this.decode(result, call.stopReason, call.timeoutMs, call.durationMs),
+      outcome: (parts) => this.outcome(parts),
+    });
   }
 
   /** Resolves once every worker has loaded QuickJS; rejects if none can. */
   ready(): Promise<void> {
-    return this.started;
+    return this.pool.ready();
   }
 
   /** Runs `code` on the next free worker. Never rejects. */
   run(code: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<CodeRunOutcome> {
-    return new Promise((resolve) => {
-      const fail = (status: CodeRunStatus, message: string) =>
-        resolve(this.outcome({ status, stdout: '', message, durationMs: 0 }));
-      if (options.signal?.aborted) return fail('aborted', 'the call was aborted before it started');
-      if (this.closed) return fail('unavailable', 'the JavaScript tool is closed');
-      if (this.startupError)
-        return fail('unavailable', `QuickJS failed to load: ${this.startupError.message}`);
-      if (this.queue.length >= this.limits.maxQueueLength && this.idle.length === 0) {
-        return fail(
-          'unavailable',
-          `the JavaScript sandbox queue is full (${this.limits.maxQueueLength} calls waiting)`,
-        );
-      }
-      const request: RunRequest = { code, timeoutMs: options.timeoutMs, signal: options.signal, resolve };
-      if (options.signal) {
-        request.onAbort = () => {
-          const index = this.queue.indexOf(request);
-          if (index >= 0) {
-            this.queue.splice(index, 1);
-            fail('aborted', 'the call was aborted while waiting for a worker');
-          }
-        };
-        options.signal.addEventListener('abort', request.onAbort, { once: true });
-      }
-      this.queue.push(request);
-      this.dispatch();
-    });
+    return this.pool.run(code, options);
   }
 
   /** Terminates every worker. Queued and running calls resolve with `unavailable`. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const request of this.queue.splice(0)) {
-      if (request.onAbort) request.signal?.removeEventListener('abort', request.onAbort);
-      request.resolve(
-        this.outcome({
-          status: 'unavailable',
-          stdout: '',
-          message: 'the JavaScript tool was closed',
-          durationMs: 0,
-        }),
-      );
-    }
-    const terminations = [...this.slots].map((slot) => {
-      slot.current?.finish('unavailable', 'the JavaScript tool was closed');
-      return slot.worker.terminate();
-    });
-    this.slots.clear();
-    this.idle.length = 0;
-    await Promise.allSettled(terminations);
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
-  private outcome(parts: Omit<CodeRunOutcome, 'stdoutLimit' | 'stderrLimit' | 'stderr'>): CodeRunOutcome {
+  private outcome(parts: Omit<OutcomeParts, 'stderr'> & { stderr?: string }): CodeRunOutcome {
     return {
       ...parts,
       stderr: '',
@@ -187,215 +150,12 @@ export class QuickJsPool {
     };
   }
 
-  private async warm(): Promise<void> {
-    const started = performance.now();
-    const results = await Promise.allSettled(
-      Array.from({ length: this.limits.size }, () => this.startSlot()),
-    );
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure && this.slots.size === 0) throw (failure as PromiseRejectedResult).reason;
-    this.stats.coldStartMs = performance.now() - started;
-  }
-
-  private async startSlot(): Promise<void> {
-    const interrupt = new Int32Array(new SharedArrayBuffer(4));
-    const memoryLimitBytes = this.limits.memoryLimitMb * 1024 * 1024;
-    const workerData: QuickJsWorkerData = {
-      modulePath: this.modulePath,
-      interrupt: interrupt.buffer as SharedArrayBuffer,
-      memoryLimitBytes,
-      // Room for QuickJS's code, stack and allocator overhead on top of the runtime's cap.
-      wasmMemoryLimitBytes: memoryLimitBytes + wasmOverheadBytes,
-      maxStackBytes: this.limits.maxStackSizeKb * 1024,
-      outputLimit: this.limits.outputLimit,
-    };
-    const worker = new Worker(quickJsWorkerSource, {
-      eval: true,
-      workerData,
-      // No host environment, no parent CLI flags or loaders, and no inherited stdio.
-      env: {},
-      argv: [],
-      execArgv: [],
-      stdout: true,
-      stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: this.limits.workerHeapLimitMb },
-    });
-    worker.stdout.resume();
-    worker.stderr.resume();
-    worker.unref();
-    this.stats.workersStarted += 1;
-    const slot: Slot = { worker, interrupt, calls: 0 };
-    this.slots.add(slot);
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (message: QuickJsWorkerMessage) => {
-        if (message.type === 'ready') {
-          worker.off('message', onMessage);
-          this.attach(slot);
-          resolve();
-        } else if (message.type === 'failed') {
-          worker.off('message', onMessage);
-          reject(new Error(message.message));
-        }
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      worker.once('exit', (code) =>
-        reject(new Error(`the JavaScript worker exited with code ${code} while starting`)),
-      );
-    }).catch((error: unknown) => {
-      this.slots.delete(slot);
-      void worker.terminate();
-      const failure = error instanceof Error ? error : new Error(String(error));
-      if (this.slots.size === 0 && !this.closed) {
-        this.startupError = failure;
-        this.drainWithError(failure);
-      }
-      throw failure;
-    });
-    if (this.closed) {
-      this.slots.delete(slot);
-      await worker.terminate();
-    }
-  }
-
-  private drainWithError(error: Error): void {
-    for (const request of this.queue.splice(0)) {
-      if (request.onAbort) request.signal?.removeEventListener('abort', request.onAbort);
-      request.resolve(
-        this.outcome({
-          status: 'unavailable',
-          stdout: '',
-          message: `QuickJS failed to load: ${error.message}`,
-          durationMs: 0,
-        }),
-      );
-    }
-  }
-
-  /** Wires a ready worker's result and crash handling, then offers it to the queue. */
-  private attach(slot: Slot): void {
-    slot.worker.on('message', (message: QuickJsWorkerMessage) => {
-      if (message.type === 'result' && slot.current?.id === message.id)
-        slot.current.finish('raw', '', message.result);
-    });
-    slot.worker.on('error', (error: Error & { code?: string }) => {
-      const status = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory-limit' : 'unavailable';
-      const message =
-        status === 'memory-limit'
-          ? `the JavaScript worker ran out of memory (its ${this.limits.workerHeapLimitMb} MiB heap); it was replaced`
-          : `the JavaScript worker crashed (${error.message}); it was replaced`;
-      this.replace(slot);
-      slot.current?.finish(status, message);
-    });
-    slot.worker.on('exit', () => {
-      if (!this.slots.has(slot)) return;
-      this.replace(slot);
-      slot.current?.finish('unavailable', 'the JavaScript worker exited; it was replaced');
-    });
-    this.release(slot);
-  }
-
-  private release(slot: Slot): void {
-    if (!this.slots.has(slot) || this.closed) return;
-    this.idle.push(slot);
-    this.dispatch();
-  }
-
-  /** Terminates a worker and starts a replacement in the background. */
-  private replace(slot: Slot): void {
-    if (!this.slots.delete(slot)) return;
-    const index = this.idle.indexOf(slot);
-    if (index >= 0) this.idle.splice(index, 1);
-    this.stats.workersReplaced += 1;
-    void slot.worker.terminate();
-    if (!this.closed) {
-      this.startSlot().catch(() => {
-        // Reported through startupError when no worker is left.
-      });
-    }
-  }
-
-  private dispatch(): void {
-    while (this.queue.length > 0 && this.idle.length > 0) {
-      const slot = this.idle.shift()!;
-      const request = this.queue.shift()!;
-      if (request.onAbort) request.signal?.removeEventListener('abort', request.onAbort);
-      this.execute(slot, request);
-    }
-  }
-
-  private execute(slot: Slot, request: RunRequest): void {
-    const id = this.nextId++;
-    const started = performance.now();
-    let stopReason: 'timeout' | 'aborted' | undefined;
-    let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    let replaced = false;
-    const stop = (reason: 'timeout' | 'aborted') => {
-      if (stopReason) return;
-      stopReason = reason;
-      Atomics.store(slot.interrupt, 0, interruptFor[reason]);
-      graceTimer = setTimeout(() => {
-        // The worker did not get back to the interrupt handler in time (one long built-in call): kill it.
-        replaced = true;
-        this.replace(slot);
-        slot.current?.finish(reason, '');
-      }, this.limits.interruptGraceMs);
-    };
-    const timer = setTimeout(() => stop('timeout'), request.timeoutMs);
-    const onAbort = () => stop('aborted');
-    request.signal?.addEventListener('abort', onAbort, { once: true });
-
-    slot.current = {
-      id,
-      finish: (status, payload, result) => {
-        if (slot.current?.id !== id) return;
-        slot.current = undefined;
-        clearTimeout(timer);
-        if (graceTimer) clearTimeout(graceTimer);
-        request.signal?.removeEventListener('abort', onAbort);
-        const durationMs = performance.now() - started;
-        let outcome: CodeRunOutcome;
-        if (status === 'raw' && result) {
-          const decoded = this.decode(result, stopReason, request.timeoutMs, durationMs);
-          outcome = decoded.outcome;
-          if (decoded.replaceWorker) {
-            replaced = true;
-            this.replace(slot);
-          }
-        } else {
-          const message =
-            status === 'timeout'
-              ? `the code ran longer than ${request.timeoutMs} ms and was stopped (its worker was replaced)`
-              : status === 'aborted'
-                ? 'the call was aborted (its worker was replaced)'
-                : payload;
-          outcome = this.outcome({
-            status: status === 'raw' ? 'error' : status,
-            stdout: '',
-            message,
-            durationMs,
-          });
-        }
-        Atomics.store(slot.interrupt, 0, 0);
-        slot.calls += 1;
-        if (!replaced && this.limits.recycleAfterCalls > 0 && slot.calls >= this.limits.recycleAfterCalls) {
-          replaced = true;
-          this.replace(slot);
-        }
-        if (!replaced) this.release(slot);
-        request.resolve(outcome);
-      },
-    };
-    const message: QuickJsWorkerRequest = { id, code: request.code, timeoutMs: request.timeoutMs };
-    slot.worker.postMessage(message);
-  }
-
   private decode(
     [status, stdout, message]: QuickJsWorkerResult,
-    stopReason: 'timeout' | 'aborted' | undefined,
+    stopReason: StopReason | undefined,
     timeoutMs: number,
     durationMs: number,
-  ): { outcome: CodeRunOutcome; replaceWorker: boolean } {
+  ): DecodedResult {
     const keep = (parts: Pick<CodeRunOutcome, 'status' | 'message'>) => ({
       outcome: this.outcome({ ...parts, stdout, durationMs }),
       replaceWorker: false,

@@ -135,16 +135,6 @@ function run(quickjs, request) {
   try {
     runtime.setMemoryLimit(data.memoryLimitBytes);
     runtime.setMaxStackSize(data.maxStackBytes);
-    runtime.setInterruptHandler(() => {
-      // The pool writes the cell when the call's deadline passes or it is aborted; the local deadline check
-      // stops the code on time even when the host is busy.
-      // Output past the cap stops the code too, even code that catches the console's error.
-      if (output.overflowed) return true;
-      const flag = Atomics.load(interrupt, 0);
-      if (flag === 2) stoppedBy = 'aborted';
-      else if (flag === 1 || performance.now() > deadline) stoppedBy = 'timeout';
-      return stoppedBy !== undefined;
-    });
     const context = runtime.newContext();
     try {
       const formatter = unwrap(context, context.evalCode(formatterSource, 'formatter.js'));
@@ -164,6 +154,18 @@ function run(quickjs, request) {
           }
         };
         installConsole(context, output, format);
+        // Set only now: the sandbox's own set-up above must not be interrupted (on a loaded machine a stop
+        // could arrive while the formatter is still compiling, which used to surface as an engine failure).
+        runtime.setInterruptHandler(() => {
+          // The pool writes the cell when the call's deadline passes or it is aborted; the local deadline check
+          // stops the code on time even when the host is busy.
+          // Output past the cap stops the code too, even code that catches the console's error.
+          if (output.overflowed) return true;
+          const flag = Atomics.load(interrupt, 0);
+          if (flag === 2) stoppedBy = 'aborted';
+          else if (flag === 1 || performance.now() > deadline) stoppedBy = 'timeout';
+          return stoppedBy !== undefined;
+        });
         const result = context.evalCode(request.code, 'code.js');
         if (result.error) {
           // The code is done; reading its error may need memory the code used up (the WebAssembly cap still holds).

@@ -33,12 +33,52 @@ BLOCKED = {
     'pty.spawn', 'os.kill', 'os.killpg', 'socket.connect', 'socket.bind', 'socket.getaddrinfo',
     'socket.gethostbyname', 'urllib.Request', 'http.client.connect', 'ctypes.dlopen', 'sys.addaudithook',
 }
+# Modules that start processes or call native code without an audit event (_posixsubprocess.fork_exec raises
+# none). Refused with an ImportError subclass, so libraries that import ctypes optionally (numpy does) still
+# load.
+BLOCKED_MODULES = {'_posixsubprocess', '_ctypes', 'ctypes', 'pty'}
+
+
+class SandboxImportError(ImportError):
+    pass
 
 
 def audit(event, args):
     if event in BLOCKED:
         raise PermissionError("'" + event + "' is blocked in this sandbox")
+    if event == 'import' and str(args[0]).partition('.')[0] in BLOCKED_MODULES:
+        raise SandboxImportError("importing '" + str(args[0]) + "' is blocked in this sandbox")
 
+
+for name in list(sys.modules):
+    if name.partition('.')[0] in BLOCKED_MODULES:
+        del sys.modules[name]
+
+
+def refuse(name, module='os'):
+    def refused(*args, **keywords):
+        raise PermissionError("'" + module + "." + name + "' is blocked in this sandbox")
+
+    refused.__name__ = name
+    return refused
+
+
+# A stand-in _posixsubprocess keeps 'import subprocess' (which many libraries do at import time) working, while
+# its fork_exec, the one spawner without an audit event, refuses. Deleting the stand-in and importing again
+# hits the import block above.
+import types
+
+stand_in = types.ModuleType('_posixsubprocess')
+stand_in.fork_exec = refuse('fork_exec', '_posixsubprocess')
+sys.modules['_posixsubprocess'] = stand_in
+
+# Process creation is refused by the functions themselves too, not only by the audit hook above.
+import posix
+
+for module in (os, posix):
+    for name in list(vars(module)):
+        if name.startswith(('exec', 'spawn', 'posix_spawn')) or name in ('fork', 'forkpty', 'system', 'popen'):
+            setattr(module, name, refuse(name))
 
 sys.addaudithook(audit)
 
@@ -73,7 +113,7 @@ try:
     report('ok')
 except MemoryError:
     report('memory-limit')
-except PermissionError as error:
+except (PermissionError, SandboxImportError) as error:
     report('forbidden' if 'blocked in this sandbox' in str(error) else 'error', format_error(error))
 except BaseException as error:
     report('error', format_error(error))

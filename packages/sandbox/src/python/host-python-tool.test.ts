@@ -1,9 +1,14 @@
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValidationError } from '@arpo/core';
 import { describeToolConformance } from '@arpo/testing';
 import { describe, expect, it } from 'vitest';
+import { hostPythonPath, runningAsRoot } from '../../test/fixtures/host-python-path.js';
 import { createHostPythonTool } from './host-python-tool.js';
 
 describeToolConformance('python (host subprocess)', {
-  create: () => createHostPythonTool(),
+  create: () => createHostPythonTool({ pythonPath: hostPythonPath }),
   validInput: { code: 'print(6 * 7)' },
   expectOutput: (output) => expect(output).toBe('42\n'),
   invalidInput: { code: '' },
@@ -11,7 +16,7 @@ describeToolConformance('python (host subprocess)', {
 });
 
 describe('createHostPythonTool', () => {
-  const tool = createHostPythonTool({ stdoutLimit: 500 });
+  const tool = createHostPythonTool({ pythonPath: hostPythonPath, stdoutLimit: 500 });
 
   it('prints the final expression and keeps stdout', async () => {
     expect(await tool.execute('print("a")\n2 ** 10')).toMatchObject({ ok: true, output: 'a\n1024' });
@@ -50,5 +55,36 @@ describe('createHostPythonTool', () => {
       ok: false,
       error: { code: 'unavailable', retryable: true },
     });
+  });
+
+  it('refuses a runAs that is not a uid and gid, naming the field', () => {
+    expect(() => createHostPythonTool({ runAs: { uid: -1, gid: 0 } })).toThrow(ValidationError);
+    expect(() => createHostPythonTool({ runAs: { uid: -1, gid: 0 } })).toThrow(/runAs/);
+  });
+
+  it.runIf(runningAsRoot)('as root, runs code as nobody unless told to keep root', async () => {
+    const uid = 'import os\nos.getuid(), os.getgid()';
+    expect(await tool.execute(uid)).toMatchObject({ ok: true, output: '(65534, 65534)' });
+    const chosen = createHostPythonTool({ pythonPath: hostPythonPath, runAs: { uid: 1, gid: 1 } });
+    expect(await chosen.execute(uid)).toMatchObject({ ok: true, output: '(1, 1)' });
+    const root = createHostPythonTool({ pythonPath: hostPythonPath, runAs: 'current-user' });
+    expect(await root.execute(uid)).toMatchObject({ ok: true, output: '(0, 0)' });
+  });
+
+  it.runIf(runningAsRoot)('as root, names an interpreter the unprivileged user cannot start', async () => {
+    // A link inside a root-only (0700) directory: root can run it, nobody cannot reach it.
+    const directory = await mkdtemp(join(tmpdir(), 'arpo-private-python-'));
+    try {
+      const hidden = join(directory, 'python3');
+      await symlink('/usr/bin/python3', hidden);
+      const result = await createHostPythonTool({ pythonPath: hidden }).execute('1');
+      expect(result).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+      if (!result.ok) {
+        expect(result.error.message).toContain(`${hidden} cannot be started as uid 65534`);
+        expect(result.error.message).toContain('pythonPath');
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -29,8 +29,14 @@ export interface HostPythonToolOptions extends CodeToolOptions {
   memoryLimitMb?: number;
   /** Largest file the code may write (RLIMIT_FSIZE), in MiB. Default 16. */
   fileSizeLimitMb?: number;
-  /** Process cap (RLIMIT_NPROC). Default 0: no new processes (not enforced for root, which ignores it). */
+  /** Process cap (RLIMIT_NPROC). Default 0: no new processes (binding only for a non-root user, see `runAs`). */
   maxProcesses?: number;
+  /**
+   * The user that runs the code when Node runs as root, because root ignores RLIMIT_NPROC and can read every
+   * file. Default `nobody` (uid and gid 65534). `'current-user'` keeps root (then code can start processes).
+   * Ignored when Node is not root. The interpreter must be executable by that user.
+   */
+  runAs?: { uid: number; gid: number } | 'current-user';
   /** Characters of stdout kept; more kills the process and ends the call with `output-limit`. Default 20 000. */
   stdoutLimit?: number;
   /** Characters of stderr kept. Default 5 000. */
@@ -57,31 +63,72 @@ const hostPythonToolOptionsSchema = lazySchema<HostPythonToolOptions>('host Pyth
     stderrLimit: z.number().int().min(1).optional(),
     tracebackLines: z.number().int().min(1).optional(),
     env: z.record(z.string(), z.string()).optional(),
+    runAs: z
+      .union([
+        z.literal('current-user'),
+        z.strictObject({ uid: z.number().int().min(0), gid: z.number().int().min(0) }),
+      ])
+      .optional(),
   }),
 );
 
+/** A uid and gid the child process switches to. */
+interface Identity {
+  uid: number;
+  gid: number;
+}
+
 const resolvedInterpreters = new Map<string, Promise<string>>();
 
-/** The interpreter's real path, so it can start with an empty environment (shims cannot). */
-function resolveInterpreter(pythonPath: string): Promise<string> {
-  let resolved = resolvedInterpreters.get(pythonPath);
+function runInterpreter(
+  path: string,
+  options: { code: string; identity: Identity | undefined },
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    execFile(
+      path,
+      ['-I', '-c', options.code],
+      { timeout: 30_000, cwd: '/', ...(options.identity ? { ...options.identity, env: {} } : {}) },
+      (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+    );
+  });
+}
+
+/**
+ * The interpreter's real path, so it can start with an empty environment (shims cannot), checked to start as
+ * the user that will run the code (an interpreter under /root is not executable by `nobody`).
+ */
+function resolveInterpreter(pythonPath: string, identity: Identity | undefined): Promise<string> {
+  const key = `${pythonPath}\0${identity ? `${identity.uid}:${identity.gid}` : ''}`;
+  let resolved = resolvedInterpreters.get(key);
   if (!resolved) {
-    resolved = new Promise<string>((resolve, reject) => {
-      execFile(
-        pythonPath,
-        ['-c', 'import sys; print(sys.executable)'],
-        { timeout: 30_000 },
-        (error, stdout) => {
-          const path = stdout.trim();
-          if (error || path === '') reject(error ?? new Error(`${pythonPath} printed no sys.executable`));
-          else resolve(path);
-        },
-      );
-    });
-    resolvedInterpreters.set(pythonPath, resolved);
-    resolved.catch(() => resolvedInterpreters.delete(pythonPath));
+    resolved = (async () => {
+      const path = await runInterpreter(pythonPath, {
+        code: 'import sys; print(sys.executable)',
+        identity: undefined,
+      });
+      if (path === '') throw new Error(`${pythonPath} printed no sys.executable`);
+      if (identity) {
+        await runInterpreter(path, { code: 'pass', identity }).catch((error: Error) => {
+          throw new Error(
+            `${path} cannot be started as uid ${identity.uid} (gid ${identity.gid}), the unprivileged user ` +
+              `that runs code when Node runs as root: ${error.message.split('\n')[0]}. Pass a pythonPath that ` +
+              `user can execute (for example /usr/bin/python3), or runAs`,
+          );
+        });
+      }
+      return path;
+    })();
+    resolvedInterpreters.set(key, resolved);
+    resolved.catch(() => resolvedInterpreters.delete(key));
   }
   return resolved;
+}
+
+/** Who runs the code: `undefined` keeps the current user. */
+function identityFor(runAs: HostPythonToolOptions['runAs']): Identity | undefined {
+  if (runAs === 'current-user' || process.getuid?.() !== 0) return undefined;
+  return runAs ?? { uid: 65_534, gid: 65_534 };
 }
 
 const defaultDescription =
@@ -91,8 +138,9 @@ const defaultDescription =
 /**
  * Creates a Python tool that runs each call in a fresh `python3` process with resource limits (CPU time,
  * address space, file size, process count), an empty environment and a temporary working directory that is
- * removed afterwards; the whole process group is killed at the wall-clock limit. Weaker isolation than
- * `createPythonTool` (Pyodide): use it for trusted-ish code that needs native packages.
+ * removed afterwards, as an unprivileged user (`runAs`) when Node is root; the whole process group is killed at
+ * the wall-clock limit. Weaker isolation than `createPythonTool` (Pyodide): use it for trusted-ish code that
+ * needs native packages.
  */
 export function createHostPythonTool(options: HostPythonToolOptions = {}): HostPythonTool {
   const valid = parse(hostPythonToolOptionsSchema, options);
@@ -102,6 +150,7 @@ export function createHostPythonTool(options: HostPythonToolOptions = {}): HostP
   const stdoutLimit = valid.stdoutLimit ?? 20_000;
   const stderrLimit = valid.stderrLimit ?? 5_000;
   const running = new Set<() => void>();
+  const identity = identityFor(valid.runAs);
   let closed = false;
 
   async function runProcess(code: string, timeoutMs: number, signal?: AbortSignal): Promise<CodeRunOutcome> {
@@ -109,13 +158,15 @@ export function createHostPythonTool(options: HostPythonToolOptions = {}): HostP
     const base = { stdout: '', stderr: '', stdoutLimit, stderrLimit };
     let interpreter: string;
     try {
-      interpreter = await resolveInterpreter(valid.pythonPath ?? 'python3');
+      interpreter = await resolveInterpreter(valid.pythonPath ?? 'python3', identity);
     } catch (error) {
       const message = `no Python interpreter at '${valid.pythonPath ?? 'python3'}': ${(error as Error).message}`;
       return { ...base, status: 'unavailable', message, durationMs: performance.now() - started };
     }
     const directory = await mkdtemp(join(tmpdir(), 'arpo-python-'));
     try {
+      // The unprivileged user needs its working directory; mkdtemp makes it 0700 for root.
+      if (identity) await chown(directory, identity.uid, identity.gid);
       const limits = {
         cpuSeconds: Math.ceil(timeoutMs / 1000) + 1,
         memoryBytes: (valid.memoryLimitMb ?? 1024) * 1024 * 1024,
@@ -126,6 +177,7 @@ export function createHostPythonTool(options: HostPythonToolOptions = {}): HostP
       const child = spawn(interpreter, ['-I', '-c', hostPythonPreamble, JSON.stringify(limits)], {
         cwd: directory,
         env: { ...valid.env },
+        ...identity,
         // Its own process group, so the wall-clock kill takes any children with it.
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe', 'pipe'],

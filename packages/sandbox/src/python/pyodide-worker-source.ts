@@ -20,7 +20,9 @@ export interface PyodideWorkerData {
 
 /** Worker → pool messages. */
 export type PyodideWorkerMessage =
-  | { type: 'ready'; loadMs: number; networkAttempts: number; snapshot?: Uint8Array }
+  | { type: 'ready'; loadMs: number; snapshot?: Uint8Array }
+  /** Sent at every refused network request, while loading or during a call, before the refusal is thrown. */
+  | { type: 'network-attempt'; what: string }
   | { type: 'failed'; message: string }
   | { type: 'result'; id: number; result: string };
 
@@ -38,21 +40,26 @@ export const pyodideWorkerSource: string = `
 const { parentPort, workerData } = require('node:worker_threads');
 const data = workerData;
 
-// Nothing in here may reach the network: count and refuse every attempt (the pool reports the count).
-let networkAttempts = 0;
-const refuseNetwork = function () {
-  networkAttempts += 1;
-  throw new Error('network access is disabled in the Python sandbox');
+// Nothing in here may reach the network: refuse every attempt and report each one to the pool at once, so
+// an attempt is counted even if the worker is terminated right after (a timed-out call).
+const reportNetwork = function (what) {
+  parentPort.postMessage({ type: 'network-attempt', what });
+};
+const refuseNetwork = function (what) {
+  return function () {
+    reportNetwork(what);
+    throw new Error('network access is disabled in the Python sandbox');
+  };
 };
 globalThis.fetch = function () {
-  networkAttempts += 1;
+  reportNetwork('fetch');
   return Promise.reject(new Error('network access is disabled in the Python sandbox'));
 };
-globalThis.WebSocket = refuseNetwork;
-for (const name of ['node:http', 'node:https', 'node:net', 'node:tls']) {
+globalThis.WebSocket = refuseNetwork('WebSocket');
+for (const name of ['node:http', 'node:https', 'node:net', 'node:tls', 'node:dgram']) {
   const module = require(name);
-  for (const key of ['request', 'get', 'connect', 'createConnection']) {
-    if (typeof module[key] === 'function') module[key] = refuseNetwork;
+  for (const key of ['request', 'get', 'connect', 'createConnection', 'createSocket']) {
+    if (typeof module[key] === 'function') module[key] = refuseNetwork(name + '.' + key);
   }
 }
 
@@ -134,7 +141,7 @@ async function start() {
     }
     parentPort.postMessage({ type: 'result', id: request.id, result });
   });
-  const ready = { type: 'ready', loadMs, networkAttempts };
+  const ready = { type: 'ready', loadMs };
   if (snapshot) {
     ready.snapshot = snapshot;
     parentPort.postMessage(ready, [snapshot.buffer]);

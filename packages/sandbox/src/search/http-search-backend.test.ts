@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeToolConformance } from '@arpo/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpSearchBackend, mapSearchResponse } from './http-search-backend.js';
 import { SearchBackendError } from './search-backend-error.js';
@@ -13,6 +14,30 @@ interface Recorded {
 }
 
 type Handler = (request: Recorded, response: ServerResponse) => void;
+
+// The shared Tool suite for the search tool on the HTTP backend, against a real server on 127.0.0.1 that
+// answers every query in Bing's format.
+let conformanceServer: Server | undefined;
+describeToolConformance('search (HTTP backend)', {
+  create: async () => {
+    conformanceServer = createServer((request, response) => {
+      const query = new URL(request.url ?? '/', 'http://loopback').searchParams.get('q') ?? '';
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ webPages: { value: [{ snippet: `about ${query}` }] } }));
+    });
+    await new Promise<void>((resolve) => conformanceServer?.listen(0, '127.0.0.1', resolve));
+    const port = (conformanceServer.address() as AddressInfo).port;
+    return createSearchTool({ backend: createHttpSearchBackend({ url: `http://127.0.0.1:${port}/search` }) });
+  },
+  validInput: { query: 'okapi bm25' },
+  expectOutput: (output) => expect(output).toBe('Page 1: about okapi bm25'),
+  invalidInput: { query: '   ' },
+  invalidInputCode: 'invalid-input',
+});
+afterAll(async () => {
+  conformanceServer?.closeAllConnections();
+  await new Promise((resolve) => conformanceServer?.close(resolve) ?? resolve(undefined));
+});
 
 describe('createHttpSearchBackend against a loopback server', () => {
   let server: Server;

@@ -11,171 +11,199 @@ const notReached = (text: string) => {
   expect(text).not.toMatch(/root:x:0:0|process\.env|\/home\/|node_modules/);
 };
 
-/** Wall-clock limit of cases a memory or output cap must stop. */
-const capCaseTimeoutMs = 20_000;
+/**
+ * Wall-clock limit of cases a memory or output cap must stop: long enough that on a loaded machine the timer
+ * cannot win the race (growing the WebAssembly heap to the cap took 0.4-2 s next to a worker being replaced),
+ * short enough that the case is still checked to end within its limit.
+ */
+const capCaseTimeoutMs = 8000;
+
+/** The pool's interrupt grace, also the grace the timing check allows. */
+const interruptGraceMs = 1000;
 
 const cases: AdversarialCase[] = [
-  { name: 'infinite loop', code: 'while True:\n    pass', expect: ['timeout'] },
+  { name: 'infinite loop', code: 'while True:\n    pass', expect: 'timeout' },
   {
     name: 'infinite loop that swallows the interrupt',
     code: 'while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass',
-    expect: ['timeout'],
+    expect: 'timeout',
+    // The interrupt is caught, so only terminating the worker stops it.
+    workersReplaced: 1,
   },
   {
     name: 'deep recursion',
     code: 'def down(n):\n    return down(n + 1)\ndown(0)',
-    expect: ['runtime-error'],
+    expect: 'runtime-error',
     check: (text) => expect(text).toContain('RecursionError'),
   },
   {
     name: 'raised recursion limit then deep recursion',
     code: 'import sys\nsys.setrecursionlimit(10**7)\ndef down(n):\n    return down(n + 1)\ndown(0)',
-    expect: ['runtime-error'],
+    expect: 'runtime-error',
     check: (text) => expect(text).toContain('RecursionError'),
   },
-  // Cases that a cap must stop (memory, output) get a long timeout, so the timer can never win the race on a
-  // loaded machine: growing the WebAssembly heap to the cap took 0.4-2 s next to a worker being replaced, and
-  // with the default 1.5 s the bomb was sometimes reported as a timeout.
   {
     name: 'one huge allocation',
     code: 'block = " " * (400 * 2**20)',
-    expect: ['memory-limit'],
+    expect: 'memory-limit',
     timeoutMs: capCaseTimeoutMs,
+    // WebAssembly memory never shrinks, so a worker that reached the cap is replaced by design.
+    workersReplaced: 1,
   },
   {
     name: 'growing memory bomb',
     code: 'blocks = []\nwhile True:\n    blocks.append(bytearray(16 * 2**20))',
-    expect: ['memory-limit'],
+    expect: 'memory-limit',
     timeoutMs: capCaseTimeoutMs,
+    workersReplaced: 1,
   },
   {
     name: 'endless printing',
     code: 'while True:\n    print("spam " * 100)',
-    expect: ['output-limit'],
+    expect: 'output-limit',
     timeoutMs: capCaseTimeoutMs,
   },
   {
     name: 'huge final expression',
     code: '"x" * 10**6',
-    expect: ['output-limit'],
+    expect: 'output-limit',
     timeoutMs: capCaseTimeoutMs,
   },
   {
     name: 'endless stderr',
     code: 'import sys\nwhile True:\n    sys.stderr.write("e" * 1000)',
-    expect: ['output-limit'],
+    expect: 'output-limit',
     timeoutMs: capCaseTimeoutMs,
   },
   {
     name: 'read /etc/passwd',
     code: 'print(open("/etc/passwd").read())',
-    expect: ['runtime-error'],
+    expect: 'runtime-error',
     check: (text) => expect(text).toContain('FileNotFoundError'),
   },
   {
     name: 'list the host root',
     code: 'import os\nsorted(os.listdir("/"))',
-    expect: ['ok'],
+    expect: 'ok',
     check: (text) => expect(text).toBe("['dev', 'home', 'lib', 'proc', 'tmp']"),
   },
   {
     name: 'environment variables',
-    code: 'import os\ndict(os.environ)',
-    expect: ['ok'],
-    check: (text) => expect(text).toBe('{}'),
+    code: 'import os\ndict(os.environ), os.getenv("HOME"), os.getenv("PATH"), os.environb',
+    expect: 'ok',
+    // Exactly empty: not one host variable is visible.
+    check: (text) => expect(text).toBe('({}, None, None, environ({}))'),
   },
-  { name: 'os.system', code: 'import os\nos.system("cat /etc/passwd")', expect: ['forbidden'] },
-  { name: 'os.execv', code: 'import os\nos.execv("/bin/sh", ["sh", "-c", "id"])', expect: ['forbidden'] },
+  {
+    name: 'writing the environment with os.putenv',
+    code: 'import os\nos.putenv("NODE_OPTIONS", "--require /tmp/evil.js")',
+    expect: 'forbidden',
+  },
+  { name: 'os.system', code: 'import os\nos.system("cat /etc/passwd")', expect: 'forbidden' },
+  { name: 'os.execv', code: 'import os\nos.execv("/bin/sh", ["sh", "-c", "id"])', expect: 'forbidden' },
   {
     name: 'os.fork',
     code: 'import os\nos.fork()',
-    expect: ['forbidden', 'runtime-error'],
+    expect: 'forbidden',
     check: notReached,
   },
-  { name: 'os.kill', code: 'import os\nos.kill(1, 9)', expect: ['forbidden'] },
-  { name: 'import subprocess', code: 'import subprocess\nsubprocess.run(["id"])', expect: ['forbidden'] },
+  { name: 'os.kill', code: 'import os\nos.kill(1, 9)', expect: 'forbidden' },
+  {
+    name: 'import _posixsubprocess (fork_exec has no audit event)',
+    code: 'import _posixsubprocess\n_posixsubprocess.fork_exec',
+    expect: 'forbidden',
+  },
+  { name: 'import subprocess', code: 'import subprocess\nsubprocess.run(["id"])', expect: 'forbidden' },
   {
     name: 'socket connect',
     code: 'import socket\nsocket.create_connection(("127.0.0.1", 80))',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
   {
     name: 'urllib request',
     code: 'import urllib.request\nurllib.request.urlopen("http://127.0.0.1:9/")',
-    expect: ['forbidden'],
+    expect: 'forbidden',
     // The first import of urllib.request is slow on a loaded machine.
     timeoutMs: 10_000,
   },
-  { name: 'import js', code: 'import js\njs.process.env', expect: ['forbidden'] },
-  { name: 'import pyodide_js', code: 'import pyodide_js\npyodide_js._module', expect: ['forbidden'] },
-  { name: 'pyfetch', code: 'from pyodide.http import pyfetch', expect: ['forbidden'] },
+  { name: 'import js', code: 'import js\njs.process.env', expect: 'forbidden' },
+  { name: 'import pyodide_js', code: 'import pyodide_js\npyodide_js._module', expect: 'forbidden' },
+  { name: 'pyfetch', code: 'from pyodide.http import pyfetch', expect: 'forbidden' },
   {
     name: 'run_js',
     code: 'from pyodide.code import run_js\nrun_js("process.exit(1)")',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
-  { name: 'micropip', code: 'import micropip', expect: ['forbidden'] },
-  { name: 'ctypes', code: 'import ctypes\nctypes.CDLL(None)', expect: ['forbidden'] },
+  { name: 'micropip', code: 'import micropip', expect: 'forbidden' },
+  { name: 'ctypes', code: 'import ctypes\nctypes.CDLL(None)', expect: 'forbidden' },
   {
     name: 'importlib side door to the JS core',
     code: 'import importlib\nimportlib.import_module("_pyodide_core")',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
   {
     name: 'builtin loader side door',
     code: 'import _imp, importlib.machinery\n_imp.create_builtin(importlib.machinery.ModuleSpec("_pyodide_core", None))',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
   {
     name: 'meta path removed, then the JS core imported',
     code: 'import sys, importlib\nsys.meta_path.pop(0)\nimportlib.import_module("pyodide.ffi")',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
   {
     name: 'frame walking with sys._getframe',
     code: 'import sys\nsys._getframe(0).f_back',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
   {
     name: 'frame walking through a traceback',
     code: 'try:\n    1 / 0\nexcept ZeroDivisionError as error:\n    error.__traceback__.tb_frame.f_back.f_globals',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
-  { name: 'object graph walking with gc', code: 'import gc\nlen(gc.get_objects())', expect: ['forbidden'] },
+  { name: 'object graph walking with gc', code: 'import gc\nlen(gc.get_objects())', expect: 'forbidden' },
   {
     name: 'forged code object',
     code: 'import marshal\nmarshal.loads(marshal.dumps((lambda: 0).__code__))',
-    expect: ['forbidden'],
+    expect: 'forbidden',
   },
   {
     name: 'extra audit hook (refused silently, as CPython does for a vetoed hook)',
     code: 'import sys\nsys.addaudithook(lambda event, args: print("HOOK", event))\nopen("/tmp/scratch/a", "w")\nprint("after")',
-    expect: ['ok', 'forbidden'],
-    check: (text) => expect(text).not.toContain('HOOK'),
+    expect: 'ok',
+    check: (text) => expect(text).toBe('after\n'),
   },
   {
     name: 'JS proxy classes found through __subclasses__',
     code:
       'found = [c for c in object.__subclasses__() if c.__name__.startswith("Js")]\n' +
       'for kind in found:\n    kind.__new__(kind)',
-    expect: ['runtime-error', 'forbidden'],
+    expect: 'runtime-error',
     check: notReached,
   },
   {
     name: 'overwriting the standard library',
     code: 'open("/lib/python3.14/site-packages/evil.py", "w").write("x")',
-    expect: ['forbidden'],
+    expect: 'forbidden',
+  },
+  {
+    name: 'prototype pollution of object',
+    code: 'object.polluted = "yes"',
+    expect: 'runtime-error',
+    check: (text) =>
+      expect(text).toContain("TypeError: cannot set 'polluted' attribute of immutable type 'object'"),
   },
   {
     name: 'reading stdin',
     code: 'input("password: ")',
-    expect: ['runtime-error'],
+    expect: 'runtime-error',
     check: (text) => expect(text).toContain('EOFError'),
   },
   {
     name: 'starting a thread',
     code: 'import threading\nthreading.Thread(target=print).start()',
-    expect: ['runtime-error', 'forbidden'],
+    expect: 'runtime-error',
+    check: (text) => expect(text).toContain("can't start new thread"),
   },
 ];
 
@@ -185,7 +213,7 @@ describe('adversarial: Python on Pyodide', () => {
   beforeAll(async () => {
     markHost();
     tool = createPythonTool({
-      pool: { size: 2, memoryLimitMb: 256, stdoutLimit: 5000, interruptGraceMs: 300 },
+      pool: { size: 2, memoryLimitMb: 256, stdoutLimit: 5000, interruptGraceMs },
     });
     await tool.pool.ready();
   }, 120_000);
@@ -194,10 +222,14 @@ describe('adversarial: Python on Pyodide', () => {
   for (const testCase of cases) {
     it(testCase.name, async () => {
       await runAdversarialCase(tool, testCase, {
-        timeoutMs: testCase.timeoutMs ?? 1500,
+        timeoutMs: 1500,
+        graceMs: interruptGraceMs,
         followUp: { code: '6 * 7', output: '42' },
+        workersReplaced: () => tool.pool.stats.workersReplaced,
       });
       expectHostHealthy(environment);
+      // Counted at every refused request, during calls too (socket, urllib and the JS bridge cases included).
+      expect(tool.pool.stats.networkAttempts, 'network attempts').toBe(0);
     });
   }
 
@@ -222,7 +254,9 @@ describe('adversarial: Python on Pyodide', () => {
   });
 
   it('replaced workers keep the pool at its size and never touch the network', () => {
-    expect(tool.pool.stats.workersReplaced).toBeGreaterThan(0);
+    const expectedReplaced = cases.reduce((sum, testCase) => sum + (testCase.workersReplaced ?? 0), 0);
+    expect(tool.pool.stats.workersReplaced).toBe(expectedReplaced);
+    expect(tool.pool.stats.workersStarted).toBe(2 + expectedReplaced);
     expect(tool.pool.stats.networkAttempts).toBe(0);
   });
 });

@@ -30,6 +30,26 @@ describeToolConformance('MCP tool over stdio', {
   invalidInputCode: 'invalid-input',
 });
 
+// The same suite over streamable HTTP, against the fixture server as a real process on 127.0.0.1.
+let conformanceHttpServer: { process: ChildProcess; port: number } | undefined;
+describeToolConformance('MCP tool over streamable HTTP', {
+  create: async () => {
+    conformanceHttpServer = await startHttpServer();
+    const set = await connectMcpTools({
+      server: { transport: 'http', url: `http://127.0.0.1:${conformanceHttpServer.port}/mcp` },
+      filter: ({ name }) => name === 'echo',
+    });
+    return tool(set, 'echo');
+  },
+  validInput: { text: 'hello over http' },
+  expectOutput: (output) => expect(output).toBe('hello over http'),
+  invalidInput: { text: 5 },
+  invalidInputCode: 'invalid-input',
+});
+afterAll(() => {
+  conformanceHttpServer?.process.kill();
+});
+
 describe('connectMcpTools over stdio (a real server process)', () => {
   let set: McpToolSet;
   beforeAll(async () => {
