@@ -3,6 +3,7 @@ import { buildLogitsGraph, compileGraph, DecoderTransformer, type TensorValue } 
 import { createByteTokenizer, describePolicyConformance } from '@arpo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NativePolicy } from '../src/native/native-policy.js';
+import { expectRequestErrors } from './fixtures/expect-request-errors.js';
 
 const tokenizer = createByteTokenizer();
 const model = new DecoderTransformer({
@@ -96,7 +97,7 @@ describe('NativePolicy', () => {
     context.set(continuation, prompt.length);
     context.set(toolResult, prompt.length + continuation.length);
     const before = warm.statistics();
-    const branches = { promptTokenIds: context, sampling: { maxTokens: 12, seed: 9 }, n: 3 };
+    const branches = { promptTokenIds: context, sampling: { maxTokens: 12, seed: 9, topLogprobs: 5 }, n: 3 };
     const [forked] = await warm.generate([branches]);
     const after = warm.statistics();
     // Everything but the continuation's last token (never fed) and the tool result was reused.
@@ -108,9 +109,19 @@ describe('NativePolicy', () => {
     const [cold] = await (await create({ prefixCacheTokens: 0 })).generate([branches]);
     expect(cold!.usage.reusedPromptTokens).toBe(0);
     forked!.sequences.forEach((sequence, index) => {
-      expect(Array.from(sequence.tokenIds)).toEqual(Array.from(cold!.sequences[index]!.tokenIds));
+      const coldSequence = cold!.sequences[index]!;
+      expect(Array.from(sequence.tokenIds)).toEqual(Array.from(coldSequence.tokenIds));
+      expect(sequence.topLogprobs).toHaveLength(sequence.tokenIds.length);
       sequence.logprobs.forEach((logprob, position) => {
-        expect(logprob).toBeCloseTo(cold!.sequences[index]!.logprobs[position]!, 4);
+        expect(logprob).toBeCloseTo(coldSequence.logprobs[position]!, 4);
+        expect(sequence.entropies[position]).toBeCloseTo(coldSequence.entropies[position]!, 4);
+        const top = sequence.topLogprobs![position]!;
+        const coldTop = coldSequence.topLogprobs![position]!;
+        expect(top.tokenIds).toHaveLength(5);
+        expect(Array.from(top.tokenIds)).toEqual(Array.from(coldTop.tokenIds));
+        top.logprobs.forEach((topLogprob, rank) => {
+          expect(topLogprob).toBeCloseTo(coldTop.logprobs[rank]!, 4);
+        });
       });
     });
     expect(
@@ -141,7 +152,7 @@ describe('NativePolicy', () => {
     await Promise.all([swapped.close(), fresh.close(), fed.close()]);
   });
 
-  it('rejects prompts beyond the context, token ids outside the vocabulary, and bad n', async () => {
+  it('rejects prompts beyond the context, token ids outside the vocabulary, and bad n, naming the request', async () => {
     await expect(
       policy.generate([{ promptTokenIds: new Int32Array(96).fill(5), sampling: { maxTokens: 1 } }]),
     ).rejects.toSatisfy((error: unknown) => ContextLengthError.isInstance(error));
@@ -151,9 +162,7 @@ describe('NativePolicy', () => {
       (error: unknown) =>
         InvalidArgumentError.isInstance(error) && error.message.includes('requests[0].promptTokenIds'),
     );
-    await expect(
-      policy.generate([{ promptTokenIds: [1, 2], sampling: { maxTokens: 1 }, n: 0 }]),
-    ).rejects.toThrow(/n/);
+    await expectRequestErrors(policy, prompt);
   });
 });
 

@@ -5,6 +5,8 @@ import { ContextLengthError, InvalidArgumentError, ValidationError } from '@arpo
 import { describePolicyConformance } from '@arpo/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFolderError, TransformersPolicy } from '../src/index.js';
+import { expectRequestErrors } from './fixtures/expect-request-errors.js';
+import { elementType, OnnxGraph } from './fixtures/onnx-writer.js';
 import { createTinyModelFolder } from './fixtures/tiny-model-folder.js';
 
 let fixture: Awaited<ReturnType<typeof createTinyModelFolder>>;
@@ -176,10 +178,56 @@ describe('TransformersPolicy', () => {
     ).rejects.toSatisfy(
       (error: unknown) => InvalidArgumentError.isInstance(error) && /token 1 is 999999/.test(error.message),
     );
+    await expectRequestErrors(policy, prompt);
   });
 });
 
 describe('TransformersPolicy.load errors', () => {
+  it('names a corrupt model.onnx (the library cannot load it) as malformed-file', async () => {
+    const corrupt = await createTinyModelFolder({ layers: 1, tokenizer: fixture.tokenizer });
+    try {
+      await writeFile(join(corrupt.folder, 'onnx', 'model.onnx'), 'this is not a protobuf model\n');
+      await expect(TransformersPolicy.load({ folder: corrupt.folder })).rejects.toSatisfy(
+        (error: unknown) =>
+          ModelFolderError.isInstance(error) &&
+          error.problem === 'malformed-file' &&
+          error.file === 'onnx/model.onnx' &&
+          error.message.startsWith(
+            `${corrupt.folder}/onnx/model.onnx: @huggingface/transformers cannot load the model (`,
+          ) &&
+          error.cause !== undefined,
+      );
+    } finally {
+      await corrupt.remove();
+    }
+  });
+
+  it('rejects a model whose cache inputs are not past_key_values.{i}.key|value as unsupported-model', async () => {
+    const folder = await createTinyModelFolder({ layers: 1, tokenizer: fixture.tokenizer });
+    try {
+      // A loadable causal LM whose cache uses another naming (one fused tensor per layer).
+      await writeFile(join(folder.folder, 'onnx', 'model.onnx'), writeFusedCacheModel(600));
+      await expect(TransformersPolicy.load({ folder: folder.folder })).rejects.toSatisfy(
+        (error: unknown) =>
+          ModelFolderError.isInstance(error) &&
+          error.problem === 'unsupported-model' &&
+          error.file === 'onnx/model.onnx' &&
+          error.message.includes('needs input_ids and a standard past_key_values.{i}.key/value cache') &&
+          error.message.includes('has inputs input_ids, attention_mask, past_key_values.0'),
+      );
+      // Without any cache input it is rejected the same way (prefix reuse needs the cache).
+      await writeFile(join(folder.folder, 'onnx', 'model.onnx'), writeFusedCacheModel(600, false));
+      await expect(TransformersPolicy.load({ folder: folder.folder })).rejects.toSatisfy(
+        (error: unknown) =>
+          ModelFolderError.isInstance(error) &&
+          error.problem === 'unsupported-model' &&
+          error.message.endsWith('has inputs input_ids, attention_mask'),
+      );
+    } finally {
+      await folder.remove();
+    }
+  });
+
   it('names a missing folder, malformed config.json and a missing ONNX file', async () => {
     await expect(TransformersPolicy.load({ folder: join(tmpdir(), 'arpo-no-such-model') })).rejects.toSatisfy(
       (error: unknown) => ModelFolderError.isInstance(error) && error.problem === 'missing-folder',
@@ -229,3 +277,43 @@ describe('TransformersPolicy.load errors', () => {
     }
   });
 });
+
+/** A tiny embedding → logits model with one fused `past_key_values.{i}` cache tensor per layer (or none). */
+function writeFusedCacheModel(vocabularySize: number, withCache = true): Uint8Array {
+  const graph = new OnnxGraph();
+  const inputIds = graph.input('input_ids', elementType.int64, ['batch_size', 'sequence_length']);
+  graph.input('attention_mask', elementType.int64, ['batch_size', 'total_sequence_length']);
+  const embedded = graph.node('Gather', [
+    graph.floats('wte', [vocabularySize, 4], new Float32Array(vocabularySize * 4).fill(0.1)),
+    inputIds,
+  ]);
+  graph.node(
+    'MatMul',
+    [embedded, graph.floats('head', [4, vocabularySize], new Float32Array(4 * vocabularySize))],
+    {},
+    'logits',
+  );
+  graph.output('logits', elementType.float, ['batch_size', 'sequence_length', vocabularySize]);
+  if (withCache) {
+    graph.input('past_key_values.0', elementType.float, ['batch_size', 2, 'past_sequence_length', 4]);
+    graph.node(
+      'Concat',
+      [
+        'past_key_values.0',
+        // [batch, 2, sequence, 4]: the embeddings twice, as a fused key/value pair.
+        graph.node(
+          'Concat',
+          [
+            graph.node('Unsqueeze', [embedded, graph.int64s('axis1', [1], [1])]),
+            graph.node('Unsqueeze', [embedded, graph.int64s('axis1_value', [1], [1])]),
+          ],
+          { axis: 1 },
+        ),
+      ],
+      { axis: 2 },
+      'present.0',
+    );
+    graph.output('present.0', elementType.float, ['batch_size', 2, 'total_sequence_length', 4]);
+  }
+  return graph.serialize(17);
+}

@@ -167,6 +167,26 @@ describe('queue limits and graceful shutdown', () => {
     expect(limited?.headers.get('retry-after')).toBe('1');
     const limitedBody = (await limited?.json()) as { error?: { code?: string } } | undefined;
     expect(limitedBody?.error?.code).toBe('queue_full');
+    // The server's own counters agree with what the clients saw, status by status.
+    const counted = small.statistics();
+    expect(counted.responses['200']).toBe(statuses.filter((status) => status === 200).length);
+    expect(counted.responses['429']).toBe(statuses.filter((status) => status === 429).length);
+    expect(counted.rejectedQueueFull).toBe(counted.responses['429']);
+    const overHttp = (await (await fetch(`${small.url}/statistics`)).json()) as { responses: object };
+    expect(overHttp.responses).toEqual(counted.responses);
+
+    // More prompts in one request than the queue can ever hold: a 400 naming the limit, not a 429 forever.
+    const oversized = await fetch(`${small.baseUrl}/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'tiny', prompt: ['a', 'b', 'c'], max_tokens: 2 }),
+    });
+    expect(oversized.status).toBe(400);
+    const oversizedBody = (await oversized.json()) as {
+      error: { code: string; param: string; message: string };
+    };
+    expect(oversizedBody.error.code).toBe('too_many_prompts');
+    expect(oversizedBody.error.param).toBe('prompt');
+    expect(oversizedBody.error.message).toContain('at most 2 (maxQueue)');
 
     // Shutdown drains: requests accepted before close() complete with 200.
     const agent = fetch(`${small.baseUrl}/completions`, {

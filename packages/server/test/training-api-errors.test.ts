@@ -259,3 +259,56 @@ describe('training API request validation', () => {
     expect(outputs[0]?.logprobs.data.every((value) => value < 0)).toBe(true);
   });
 });
+
+describe('training API shutdown', () => {
+  it('answers 503 to new requests while close() drains, and still answers healthz', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const closingServer = await startTrainingApiServer({
+      createModel: {
+        slow: async (options) => {
+          await held;
+          return toyModelFactory(options);
+        },
+      },
+      directory: mkdtempSync(join(tmpdir(), 'arpo-training-close-')),
+    });
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${closingServer.url}/api/v1/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    try {
+      const session = await post('create_session', { tags: [], sdk_version: 'test' });
+      const created = await post('create_model', {
+        session_id: session.body.session_id,
+        base_model: 'slow',
+        lora_config: { rank: 8 },
+      });
+      expect(created.status).toBe(200);
+      // The model is still being created: close() waits for it, and meanwhile refuses new work.
+      let closed = false;
+      const closing = closingServer.handler.close().then(() => {
+        closed = true;
+      });
+      const refused = await post('create_session', { tags: [], sdk_version: 'test' });
+      expect(refused).toEqual({ status: 503, body: { detail: 'Server is shutting down' } });
+      const forward = await post('forward', { model_id: created.body.model_id, forward_input: {} });
+      expect(forward.status).toBe(503);
+      const health = await fetch(`${closingServer.url}/api/v1/healthz`);
+      expect(health.status).toBe(200);
+      expect(closed).toBe(false);
+      release();
+      await closing;
+      expect(closed).toBe(true);
+    } finally {
+      release();
+      await closingServer.close();
+    }
+  });
+});

@@ -164,6 +164,24 @@ describe('TinkerTrainerBackend', () => {
     await proxy.close();
   }, 60_000);
 
+  it('keeps the session alive with heartbeats while open and stops them on close', async () => {
+    const proxy = new FlakyProxy(server.url);
+    await proxy.start();
+    const backend = await TinkerTrainerBackend.connect(options(proxy.url, { heartbeatIntervalMs: 20 }));
+    for (let waited = 0; waited < 5_000 && (proxy.forwarded.get('session_heartbeat') ?? 0) < 3; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(proxy.forwarded.get('session_heartbeat') ?? 0).toBeGreaterThanOrEqual(3);
+    // The server knew the session: every heartbeat was answered 200 (an unknown session gets 404).
+    expect(proxy.statuses.get('session_heartbeat')?.every((status) => status === 200)).toBe(true);
+    await backend.close();
+    // A heartbeat already on its way at close() may still land; after that, none (5 periods later).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const afterClose = proxy.forwarded.get('session_heartbeat') ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(proxy.forwarded.get('session_heartbeat') ?? 0).toBe(afterClose);
+    await proxy.close();
+  }, 60_000);
+
   it('fails with typed errors: unknown base model (400, not retryable) and settings the API cannot express', async () => {
     const failure = await TinkerTrainerBackend.connect(
       options(server.url, { baseModel: 'no/such-model' }),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Policy, TrainerBackend } from '@arpo/core';
 import {
+  type ReferenceModel,
   type RlAlgorithmSettings,
   runRlStep,
   type TinkerServerProfile,
@@ -26,8 +27,19 @@ import {
 const steps = 3;
 const tasks = toyTasks(3);
 
+/**
+ * The KL term's frozen reference: the starting weights, scored by the local engine. Both runs use one built the
+ * same way (a remote backend cannot freeze one), so the KL metrics are comparable.
+ */
+async function startingReference(algorithm: RlAlgorithmSettings): Promise<ReferenceModel | undefined> {
+  if ((algorithm.loss.klCoefficient ?? 0) === 0) return undefined;
+  const { backend } = await createLocalToySetup(mkdtempSync(join(tmpdir(), 'arpo-parity-reference-')));
+  return backend.freezeReference();
+}
+
 async function runSteps(backend: TrainerBackend, policy: Policy, algorithm: RlAlgorithmSettings) {
   const metrics: Record<string, number>[] = [];
+  const reference = await startingReference(algorithm);
   for (let step = 0; step < steps; step++) {
     const result = await runRlStep({
       step,
@@ -36,6 +48,7 @@ async function runSteps(backend: TrainerBackend, policy: Policy, algorithm: RlAl
       environment: { policy, tools: [], protocol: noTools, reward: lowerCaseReward },
       tasks,
       algorithm,
+      ...(reference === undefined ? {} : { reference }),
     });
     metrics.push(result.metrics);
   }

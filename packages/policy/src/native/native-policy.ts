@@ -4,6 +4,7 @@ import {
   createRandom,
   deriveSeed,
   type GeneratedSequence,
+  type GenerateOptions,
   type GenerationRequest,
   type GenerationResult,
   InvalidArgumentError,
@@ -22,7 +23,11 @@ import {
 } from '@arpo/tensor';
 import { type LoopSequence, runGenerationLoop } from '../sampling/generation-loop.js';
 import { LogitsSampler } from '../sampling/logits-sampler.js';
-import { type ResolvedSamplingOptions, resolveSamplingOptions } from '../sampling/sampling-settings.js';
+import {
+  type ResolvedSamplingOptions,
+  resolveContinuationCount,
+  resolveSamplingOptions,
+} from '../sampling/sampling-settings.js';
 import { PrefixCache } from '../transformers/prefix-cache.js';
 import { checkDecoderParameters } from './check-decoder-parameters.js';
 import { BatchKeyValues, type LayerKeyValues } from './native-key-values.js';
@@ -186,11 +191,11 @@ export class NativePolicy implements Policy {
 
   async generate(
     requests: readonly GenerationRequest[],
-    options?: { signal?: AbortSignal },
+    options?: GenerateOptions,
   ): Promise<GenerationResult[]> {
     const prepared = requests.map((request, index) => this.prepare(request, index));
     if (options?.signal?.aborted) throw new AbortedError({ operation: 'generate' });
-    return this.serialise(() => this.generateBatch(prepared, options?.signal));
+    return this.serialise(() => this.generateBatch(prepared, options ?? {}));
   }
 
   async scoreTokens(
@@ -204,10 +209,15 @@ export class NativePolicy implements Policy {
     return this.serialise(async () => {
       const temperature = options?.temperature ?? 1;
       const results: { logprobs: Float32Array; entropies: Float32Array }[] = [];
-      for (const { prompt, completion } of checked) {
+      for (const [index, { prompt, completion }] of checked.entries()) {
         const total = prompt.length + completion.length;
-        if (total > this.contextLength)
-          throw new ContextLengthError({ promptTokens: total, contextLength: this.contextLength });
+        if (total > this.contextLength) {
+          throw new ContextLengthError({
+            promptTokens: total,
+            contextLength: this.contextLength,
+            source: `items[${index}]`,
+          });
+        }
         const logprobs = new Float32Array(completion.length);
         const entropies = new Float32Array(completion.length);
         if (completion.length > 0) {
@@ -278,15 +288,13 @@ export class NativePolicy implements Policy {
 
   private prepare(request: GenerationRequest, index: number): PreparedRequest {
     const sampling = resolveSamplingOptions(request.sampling, `requests[${index}].sampling`);
+    const n = resolveContinuationCount(request.n, index);
     const prompt = this.checkTokens(request.promptTokenIds, `requests[${index}].promptTokenIds`, false);
     if (prompt.length >= this.contextLength) {
-      throw new ContextLengthError({ promptTokens: prompt.length, contextLength: this.contextLength });
-    }
-    const n = request.n ?? 1;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new InvalidArgumentError({
-        argument: `requests[${index}].n`,
-        message: `must be a positive integer, got ${n}`,
+      throw new ContextLengthError({
+        promptTokens: prompt.length,
+        contextLength: this.contextLength,
+        source: `requests[${index}].promptTokenIds`,
       });
     }
     return { prompt, sampling, n };
@@ -399,7 +407,7 @@ export class NativePolicy implements Policy {
 
   private async generateBatch(
     requests: readonly PreparedRequest[],
-    signal: AbortSignal | undefined,
+    { signal, onToken }: GenerateOptions,
   ): Promise<GenerationResult[]> {
     const vocabularySize = this.vocabularySize;
     const promptCaches: BatchKeyValues[] = [];
@@ -415,11 +423,13 @@ export class NativePolicy implements Policy {
     }
     // One row per continuation: sequence s belongs to request owner[s].
     const owner: number[] = [];
+    const owners: { requestIndex: number; sequenceIndex: number }[] = [];
     const sequences: LoopSequence[] = [];
     requests.forEach((request, requestIndex) => {
       const baseSeed = request.sampling.seed ?? this.seeds.nextUint32();
       for (let sample = 0; sample < request.n; sample++) {
         owner.push(requestIndex);
+        owners.push({ requestIndex, sequenceIndex: sample });
         sequences.push({
           sampling: request.sampling,
           seed: request.n > 1 ? deriveSeed(baseSeed, sample) : baseSeed,
@@ -447,6 +457,7 @@ export class NativePolicy implements Policy {
       eosTokenIds: [this.tokenizer.specialTokens.eos],
       decode: (tokenIds) => this.tokenizer.decode(tokenIds, { skipSpecialTokens: true }),
       ...(signal === undefined ? {} : { signal }),
+      ...(onToken === undefined ? {} : { onToken, owners }),
       sampler: this.sampler,
       onSequenceFinished: (index, sequence) => {
         // Keep prompt + all but the last token (whose keys are not computed yet) for later turns and branches.

@@ -53,7 +53,7 @@ export interface RemotePolicyOptions {
   attempts?: number;
   /** First retry delay; doubles per attempt, with jitter. Default 200 ms. */
   initialRetryDelayMs?: number;
-  /** Longest retry delay. Default 5 000 ms. */
+  /** Longest backoff delay. Default 5 000 ms (a server's `Retry-After` is honoured up to 60 s). */
   maxRetryDelayMs?: number;
   /** Per-attempt timeout. Default 300 000 ms. */
   timeoutMs?: number;
@@ -124,7 +124,11 @@ interface CompletionResponse {
   usage?: { prompt_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null };
 }
 
+// As the official OpenAI SDKs: 408, 409 (they retry it as a lock timeout; vLLM and SGLang never send it), 429
+// and 5xx; plus 425 Too Early. Other 4xx mean the request itself is wrong, and a retry cannot help.
 const retryableStatuses = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
+/** The longest `Retry-After` honoured (a longer one is cut to this). */
+const maxRetryAfterMs = 60_000;
 const tokenIdPrefix = 'token_id:';
 
 /**
@@ -241,6 +245,7 @@ export class RemotePolicy implements Policy {
     });
   }
 
+  /** `options.onToken` is never called: the server's answer arrives whole (no streaming is requested). */
   async generate(
     requests: readonly GenerationRequest[],
     options?: { signal?: AbortSignal },
@@ -376,8 +381,7 @@ export class RemotePolicy implements Policy {
           message: errorMessage(text),
           isRetryable: retryableStatuses.has(response.status),
         });
-        const retryAfter = Number(response.headers.get('retry-after'));
-        if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
+        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       } catch (cause) {
         if (RemotePolicyError.isInstance(cause)) throw cause;
         if (signal?.aborted) {
@@ -407,18 +411,21 @@ export class RemotePolicy implements Policy {
       this.options.maxRetryDelayMs,
       this.options.initialRetryDelayMs * 2 ** (attempt - 1),
     );
-    // "Equal jitter": half fixed, half random, so synchronised clients spread out.
-    const delay = Math.max(retryAfterMs ?? 0, exponential / 2 + (this.random.next() * exponential) / 2);
+    // "Equal jitter": half fixed, half random, so synchronised clients spread out. A server's Retry-After is a
+    // floor (it knows when it has room again), capped so a bogus value cannot stall a rollout.
+    const jittered = exponential / 2 + (this.random.next() * exponential) / 2;
+    const delay = Math.max(Math.min(retryAfterMs ?? 0, maxRetryAfterMs), jittered);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, Math.min(delay, this.options.maxRetryDelayMs));
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(new AbortedError({ operation: 'generate' }));
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new AbortedError({ operation: 'generate' }));
+      };
+      const timer = setTimeout(() => {
+        // Waits on a long-lived signal must not pile up listeners (one per retry otherwise).
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, delay);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -474,9 +481,18 @@ export class RemotePolicy implements Policy {
     const wanted = request.sampling.topLogprobs;
     const topLogprobs: { tokenIds: Int32Array; logprobs: Float32Array }[] = [];
     for (let position = 0; position < length; position++) {
-      const alternatives = this.alternativesOf(top[position] ?? null, endpoint, index);
+      const alternatives = this.alternativesOf(top[position] ?? null, {
+        endpoint,
+        choice: index,
+        sampled: { token: tokens[position] as string, id: tokenIds[position] as number },
+      });
       if (Array.isArray(exact) && exact.length === length) entropies[position] = exact[position] as number;
-      else entropies[position] = topKEntropy(alternatives.logprobs, this.vocabularySize).estimate;
+      else {
+        entropies[position] = topKEntropy(alternatives.logprobs, {
+          vocabularySize: this.vocabularySize,
+          topK: this.options.maxTopLogprobs,
+        }).estimate;
+      }
       if (wanted > 0) {
         topLogprobs.push({
           tokenIds: alternatives.tokenIds.slice(0, wanted),
@@ -544,8 +560,7 @@ export class RemotePolicy implements Policy {
   /** Top alternatives of one position, most likely first (servers may add the sampled token: it is sorted in). */
   private alternativesOf(
     top: Record<string, number> | null,
-    endpoint: string,
-    choice: number,
+    where: { endpoint: string; choice: number; sampled: { token: string; id: number } },
   ): { tokenIds: Int32Array; logprobs: Float32Array } {
     if (top === null || typeof top !== 'object')
       return { tokenIds: new Int32Array(), logprobs: new Float32Array() };
@@ -556,7 +571,12 @@ export class RemotePolicy implements Policy {
     order.sort((first, second) => (entries[second]?.[1] ?? 0) - (entries[first]?.[1] ?? 0));
     order.forEach((from, to) => {
       const [token, logprob] = entries[from] as [string, number];
-      ids[to] = this.alternativeId(token, endpoint, choice);
+      // The sampled token's string (vLLM adds it) maps to the id already known, even when it is a special token
+      // whose text does not re-tokenise (an EOS decodes to '').
+      ids[to] =
+        token === where.sampled.token && !token.startsWith(tokenIdPrefix)
+          ? where.sampled.id
+          : this.alternativeId(token, where.endpoint, where.choice);
       values[to] = logprob;
     });
     return { tokenIds: ids, logprobs: values };
@@ -637,6 +657,15 @@ async function fetchModelCard(options: {
     });
   }
   return card;
+}
+
+/** `Retry-After` in milliseconds: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+function parseRetryAfter(header: string | null): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return seconds > 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
 /** The `error.message` of an OpenAI-shaped error body, else the start of the body. */

@@ -122,6 +122,61 @@ describe('runGenerationLoop', () => {
     expect(sequence?.tokenIds.length).toBe(4);
   });
 
+  it('reports each token with its owner before the next step, and a throw ends the loop there', async () => {
+    const model = scriptedModel('ab');
+    const seen: string[] = [];
+    const results = await runGenerationLoop({
+      sequences: sequences(2, { maxTokens: 8, temperature: 0 }),
+      vocabularySize,
+      initialLogits: model.initial(2),
+      step: (input) => {
+        seen.push(`step ${input.rows.length}`);
+        return model.step(input);
+      },
+      decode,
+      eosTokenIds: [byteTokenizerSpecialTokens.eos],
+      owners: [
+        { requestIndex: 0, sequenceIndex: 0 },
+        { requestIndex: 1, sequenceIndex: 0 },
+      ],
+      onToken: (event) => void seen.push(`${event.requestIndex}:${event.position}:${event.tokenId}`),
+    });
+    const [a, b] = Array.from(tokenizer.encode('ab'));
+    const eos = byteTokenizerSpecialTokens.eos;
+    // Step-major order; the EOS is reported (it is in tokenIds); nothing after it.
+    expect(seen).toEqual([
+      `0:0:${a}`,
+      `1:0:${a}`,
+      'step 2',
+      `0:1:${b}`,
+      `1:1:${b}`,
+      'step 2',
+      `0:2:${eos}`,
+      `1:2:${eos}`,
+    ]);
+    expect(Array.from(results[0]!.tokenIds)).toEqual([a, b, eos]);
+
+    const failure = new Error('listener failed');
+    let steps = 0;
+    await expect(
+      runGenerationLoop({
+        sequences: sequences(2, { maxTokens: 8, temperature: 0 }),
+        vocabularySize,
+        initialLogits: model.initial(2),
+        step: (input) => {
+          steps++;
+          return model.step(input);
+        },
+        decode,
+        eosTokenIds: [],
+        onToken: (event) => {
+          if (event.position === 1 && event.sequenceIndex === 0) throw failure;
+        },
+      }),
+    ).rejects.toBe(failure);
+    expect(steps).toBe(1);
+  });
+
   it('is deterministic per seed', async () => {
     const run = async (seed: number) => {
       const logits = new Float32Array(vocabularySize).fill(0.5);

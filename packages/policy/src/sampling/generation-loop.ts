@@ -2,6 +2,7 @@ import {
   AbortedError,
   createRandom,
   type GeneratedSequence,
+  type GeneratedTokenEvent,
   type GenerationFinishReason,
   InvalidArgumentError,
   type Random,
@@ -51,6 +52,16 @@ export interface GenerationLoopOptions {
   onSequenceFinished?: (index: number, sequence: GeneratedSequence) => void | Promise<void>;
   /** Reuse a sampler (and its buffers) across calls. */
   sampler?: LogitsSampler;
+  /**
+   * `GenerateOptions.onToken`: called for each sampled token, in order, before the next `step`; a returned
+   * promise is awaited; a throw (or rejection) ends the loop with that error before the next `step`.
+   */
+  onToken?: (event: GeneratedTokenEvent) => void | Promise<void>;
+  /**
+   * Which request and continuation each sequence is, for `onToken` events. Default: request 0, continuation
+   * `index` (one request with `n` continuations).
+   */
+  owners?: readonly { requestIndex: number; sequenceIndex: number }[];
 }
 
 interface SequenceState {
@@ -74,7 +85,8 @@ interface SequenceState {
  * context, and asks `step` for the next logits of the sequences still running.
  *
  * Cancellation: an already-aborted `signal` rejects with `AbortedError`; an abort during generation ends the
- * running sequences with finish reason `abort` and returns what was generated.
+ * running sequences with finish reason `abort` and returns what was generated. `onToken` sees every token as it
+ * is sampled; tokens of a sequence that has finished are never sampled, so never reported.
  */
 export async function runGenerationLoop(options: GenerationLoopOptions): Promise<GeneratedSequence[]> {
   const { sequences, vocabularySize } = options;
@@ -91,6 +103,7 @@ export async function runGenerationLoop(options: GenerationLoopOptions): Promise
       ? options.sampler
       : new LogitsSampler({ vocabularySize });
   const eos = new Set(options.eosTokenIds);
+  const onToken = options.onToken;
   const states: SequenceState[] = sequences.map((sequence) => {
     const limit = Math.max(0, Math.min(sequence.sampling.maxTokens, sequence.contextRemaining ?? Infinity));
     const hasStops = sequence.sampling.stop.length > 0;
@@ -159,6 +172,22 @@ export async function runGenerationLoop(options: GenerationLoopOptions): Promise
         }
       }
       if (state.finishReason === undefined && state.length >= state.limit) state.finishReason = 'length';
+      if (onToken !== undefined) {
+        const owner = options.owners?.[index];
+        const event: GeneratedTokenEvent = {
+          requestIndex: owner?.requestIndex ?? 0,
+          sequenceIndex: owner?.sequenceIndex ?? index,
+          position: state.length - 1,
+          tokenId,
+          // Read back from the float32 arrays, so the event holds exactly what the result will.
+          logprob: state.logprobs[state.length - 1] as number,
+          entropy: state.entropies[state.length - 1] as number,
+        };
+        if (sampled.top !== undefined && state.top !== undefined) event.topLogprobs = sampled.top;
+        const pending = onToken(event);
+        // Only promises are awaited: a synchronous callback costs no extra microtask per token.
+        if (pending !== undefined) await pending;
+      }
     }
     const aborted = options.signal?.aborted === true;
     const nextRows: number[] = [];

@@ -1,4 +1,4 @@
-import { parse, type SamplingOptions, samplingOptionsSchema } from '@arpo/core';
+import { parse, type SamplingOptions, samplingOptionsSchema, ValidationError } from '@arpo/core';
 import type { RowSamplingSettings } from './logits-sampler.js';
 
 /** Sampling options with every default filled in. */
@@ -27,4 +27,20 @@ export function resolveSamplingOptions(options: unknown, source?: string): Resol
     stop: parsed.stop ?? [],
     seed: parsed.seed,
   };
+}
+
+/**
+ * Checks `requests[index].n` (continuations of one request; default 1): a positive integer, else a
+ * `ValidationError` whose `source` names the request and whose `field` is `n`, as sampling errors name theirs.
+ */
+export function resolveContinuationCount(n: unknown, index: number): number {
+  const count = n ?? 1;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+    throw new ValidationError({
+      subject: 'generation request',
+      source: `requests[${index}]`,
+      issues: [{ path: ['n'], message: `must be a positive integer, got ${String(count)}` }],
+    });
+  }
+  return count;
 }

@@ -4,6 +4,7 @@ import {
   createRandom,
   deriveSeed,
   type GeneratedSequence,
+  type GenerateOptions,
   type GenerationRequest,
   type GenerationResult,
   InvalidArgumentError,
@@ -11,12 +12,15 @@ import {
   type PolicyCapabilities,
   type PolicyStatistics,
   type Random,
-  ValidationError,
 } from '@arpo/core';
 import type { PreTrainedModel, Tensor } from '@huggingface/transformers';
 import { type LoopSequence, runGenerationLoop } from '../sampling/generation-loop.js';
 import { LogitsSampler } from '../sampling/logits-sampler.js';
-import { type ResolvedSamplingOptions, resolveSamplingOptions } from '../sampling/sampling-settings.js';
+import {
+  type ResolvedSamplingOptions,
+  resolveContinuationCount,
+  resolveSamplingOptions,
+} from '../sampling/sampling-settings.js';
 import { type HuggingFaceTokenizer, loadHuggingFaceTokenizer } from '../tokenizer/hugging-face-tokenizer.js';
 import { KeyValueCache } from './key-value-cache.js';
 import { checkModelFolder, hasFile, readJsonFile } from './model-folder.js';
@@ -231,20 +235,17 @@ export class TransformersPolicy implements Policy {
     });
   }
 
-  generate(
-    requests: readonly GenerationRequest[],
-    options?: { signal?: AbortSignal },
-  ): Promise<GenerationResult[]> {
+  generate(requests: readonly GenerationRequest[], options?: GenerateOptions): Promise<GenerationResult[]> {
     return this.serialise(async () => {
       this.assertOpen();
       if (options?.signal?.aborted)
         throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
       const prepared = requests.map((request, index) => this.prepare(request, index));
       const results: GenerationResult[] = [];
-      for (const request of prepared) {
+      for (const [requestIndex, request] of prepared.entries()) {
         if (options?.signal?.aborted)
           throw new AbortedError({ operation: 'generate', cause: options.signal.reason });
-        results.push(await this.generateOne(request, options?.signal));
+        results.push(await this.generateOne(request, requestIndex, options ?? {}));
       }
       return results;
     });
@@ -270,8 +271,13 @@ export class TransformersPolicy implements Policy {
           true,
         );
         const total = prompt.length + completion.length;
-        if (total > this.contextLength)
-          throw new ContextLengthError({ promptTokens: total, contextLength: this.contextLength });
+        if (total > this.contextLength) {
+          throw new ContextLengthError({
+            promptTokens: total,
+            contextLength: this.contextLength,
+            source: `items[${index}]`,
+          });
+        }
         const full = new Int32Array(total);
         full.set(prompt);
         full.set(completion, prompt.length);
@@ -322,24 +328,23 @@ export class TransformersPolicy implements Policy {
   }
 
   private prepare(request: GenerationRequest, index: number) {
-    const sampling = resolveSamplingOptions(request.sampling);
-    const n = request.n ?? 1;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new ValidationError({
-        subject: 'generation request',
-        issues: [{ path: ['n'], message: `must be a positive integer, got ${n}` }],
-      });
-    }
+    const sampling = resolveSamplingOptions(request.sampling, `requests[${index}].sampling`);
+    const n = resolveContinuationCount(request.n, index);
     const prompt = this.checkTokens(request.promptTokenIds, `requests[${index}].promptTokenIds`);
     if (prompt.length >= this.contextLength) {
-      throw new ContextLengthError({ promptTokens: prompt.length, contextLength: this.contextLength });
+      throw new ContextLengthError({
+        promptTokens: prompt.length,
+        contextLength: this.contextLength,
+        source: `requests[${index}].promptTokenIds`,
+      });
     }
     return { prompt, sampling, n };
   }
 
   private async generateOne(
     request: { prompt: Int32Array; sampling: ResolvedSamplingOptions; n: number },
-    signal: AbortSignal | undefined,
+    requestIndex: number,
+    { signal, onToken }: GenerateOptions,
   ): Promise<GenerationResult> {
     const { prompt, sampling, n } = request;
     const vocabularySize = this.vocabularySize;
@@ -389,6 +394,12 @@ export class TransformersPolicy implements Policy {
       eosTokenIds: this.eosTokenIds,
       decode: (tokenIds) => this.tokenizer.decode(tokenIds, { skipSpecialTokens: true }),
       ...(signal === undefined ? {} : { signal }),
+      ...(onToken === undefined
+        ? {}
+        : {
+            onToken,
+            owners: Array.from({ length: n }, (_, sequenceIndex) => ({ requestIndex, sequenceIndex })),
+          }),
       sampler: this.sampler,
       onSequenceFinished: (index, sequence) => {
         // Keep the branch (prompt + all but its last token, whose keys are not computed yet) for later reuse.

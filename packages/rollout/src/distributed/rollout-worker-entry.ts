@@ -22,6 +22,8 @@ let work: Promise<void> = Promise.resolve();
 async function runPrompt(message: Extract<ParentMessage, { type: 'prompt' }>): Promise<void> {
   if (environment === undefined || start === undefined) return;
   const prompts = [{ promptId: message.promptId, promptTokenIds: Int32Array.from(message.promptTokenIds) }];
+  // Sent before any request of the prompt goes out: the parent then knows what this worker has in flight.
+  await send({ type: 'started', promptId: message.promptId });
   try {
     let groups: RolloutGroup[];
     if (start.sampler.kind === 'arpo') {

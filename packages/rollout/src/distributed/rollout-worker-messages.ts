@@ -33,5 +33,6 @@ export type ParentMessage =
 
 export type WorkerMessage =
   | { type: 'ready' }
+  | { type: 'started'; promptId: string }
   | { type: 'group'; promptId: string; line: string }
   | { type: 'failed'; promptId?: string; message: string };

@@ -30,6 +30,13 @@ export interface DistributedRolloutOptions {
   attempts?: number;
   /** Extra `execArgv` for the workers. Default: the parent's `execArgv` (keeps `--import tsx` and conditions). */
   execArgv?: readonly string[];
+  /** Called when a worker starts a prompt (once per attempt: a prompt retried after a lost worker starts again). */
+  onPromptStarted?: (event: {
+    promptId: string;
+    workerIndex: number;
+    pid: number | undefined;
+    attempt: number;
+  }) => void;
   /** Called as each group arrives (after it is written to the results file). */
   onGroup?: (event: { group: RolloutGroup; workerIndex: number; pid: number | undefined }) => void;
 }
@@ -198,6 +205,13 @@ export async function runDistributedRollouts(
         if (message.type === 'ready') {
           worker.ready = true;
           dispatch();
+        } else if (message.type === 'started') {
+          options.onPromptStarted?.({
+            promptId: message.promptId,
+            workerIndex: worker.index,
+            pid: child.pid,
+            attempt: (attempts.get(message.promptId) ?? 0) + 1,
+          });
         } else if (message.type === 'group') {
           const group = rolloutGroupFromLine(message.line);
           worker.current = undefined;

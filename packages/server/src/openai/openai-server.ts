@@ -5,21 +5,24 @@ import {
   ContextLengthError,
   createRandom,
   type GenerationRequest,
+  type GenerationResult,
   lazySchema,
   type Policy,
   parse,
   ValidationError,
 } from '@arpo/core';
 import { z } from 'zod';
+import { CompletionChunker } from './completion-chunker.js';
 import {
   type NormalizedRequest,
   normalizeChatRequest,
   normalizeCompletionRequest,
   type RequestLimits,
 } from './completion-request.js';
-import { chatBody, completionBody, streamChunks } from './completion-response.js';
+import { chatBody, completionBody } from './completion-response.js';
 import { type BatcherStatistics, GenerationBatcher } from './generation-batcher.js';
 import { OpenAiHttpError } from './openai-http-error.js';
+import type { ResponseContext } from './response-fields.js';
 
 /** A handler tried before the OpenAI routes; resolves true when it answered the request. */
 export type AdditionalHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
@@ -68,6 +71,15 @@ const serverOptionsSchema = lazySchema('OpenAI server options', () =>
   }),
 );
 
+/** What `statistics()` and `GET /statistics` report. */
+export type OpenAiServerStatistics = BatcherStatistics & {
+  httpRequests: number;
+  /** Error responses by HTTP status. */
+  errors: Record<string, number>;
+  /** Every response sent (additional handlers' too), by HTTP status, counted when handed to the socket. */
+  responses: Record<string, number>;
+};
+
 /** A running OpenAI-compatible server. */
 export interface OpenAiServer {
   /** `http://host:port` */
@@ -76,7 +88,11 @@ export interface OpenAiServer {
   readonly baseUrl: string;
   readonly port: number;
   readonly modelId: string;
-  statistics(): BatcherStatistics & { httpRequests: number; errors: Record<string, number> };
+  /**
+   * Counters since start: the batcher's, HTTP requests received, error responses by status, and every response
+   * sent by status (`responses`, 200s included; also served as JSON at `GET /statistics`).
+   */
+  statistics(): OpenAiServerStatistics;
   /**
    * Graceful shutdown: stops accepting connections, answers new requests on open connections with 503, lets
    * queued and running generations finish and their responses go out, then closes. Idempotent.
@@ -148,6 +164,13 @@ export async function createOpenAiServer(options: OpenAiServerOptions): Promise<
   let inFlight = 0;
   let closing = false;
   const errors: Record<string, number> = {};
+  const responses: Record<string, number> = {};
+  const statistics = (): OpenAiServerStatistics => ({
+    ...batcher.statistics(),
+    httpRequests,
+    errors: { ...errors },
+    responses: { ...responses },
+  });
 
   const models = () => ({
     object: 'list',
@@ -180,7 +203,6 @@ export async function createOpenAiServer(options: OpenAiServerOptions): Promise<
       sampling: { ...request.sampling, seed: request.sampling.seed ?? seeds.nextUint32() },
       n: request.n,
     }));
-    const results = await batcher.submitAll(requests);
     const context = {
       id: `${request.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${++counter}`,
       created: Math.floor(Date.now() / 1000),
@@ -188,6 +210,7 @@ export async function createOpenAiServer(options: OpenAiServerOptions): Promise<
       tokenizer: policy.tokenizer,
     };
     if (!request.stream) {
+      const results = await batcher.submitAll(requests);
       sendJson(
         response,
         200,
@@ -197,14 +220,56 @@ export async function createOpenAiServer(options: OpenAiServerOptions): Promise<
       );
       return;
     }
-    response.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
+    await streamResponse(request, requests, context, response);
+  };
+
+  /**
+   * Streams as the policy decodes: each token's chunk is written when the batcher reports it. The status line
+   * waits for the first token, so errors found before generation (a prompt over the context) are still JSON
+   * errors; a failure after it ends the stream with an `error` event. A client that disconnects stops the
+   * writing and cancels its request (aborting the batch once every request in it is gone).
+   */
+  const streamResponse = async (
+    request: NormalizedRequest,
+    requests: readonly GenerationRequest[],
+    context: ResponseContext,
+    response: ServerResponse,
+  ) => {
+    const chunker = new CompletionChunker(request, context);
+    const disconnected = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) disconnected.abort();
     });
-    for (const chunk of streamChunks(request, results, context))
-      response.write(`data: ${JSON.stringify(chunk)}\n\n`);
-    response.end('data: [DONE]\n\n');
+    const writable = () => !disconnected.signal.aborted && !response.destroyed;
+    const send = (chunks: readonly unknown[]) => {
+      if (!writable()) return;
+      if (!response.headersSent) {
+        response.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+        });
+        chunks = [...chunker.opening(), ...chunks];
+      }
+      for (const chunk of chunks) response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    };
+    let results: GenerationResult[];
+    try {
+      results = await batcher.submitAll(requests, {
+        signal: disconnected.signal,
+        onToken: (promptIndex, event) =>
+          send([chunker.token(promptIndex * request.n + event.sequenceIndex, event)]),
+      });
+    } catch (error) {
+      if (!writable()) return;
+      if (!response.headersSent) throw error;
+      const failure = toHttpError(error);
+      errors[String(failure.status)] = (errors[String(failure.status)] ?? 0) + 1;
+      response.end(`data: ${JSON.stringify(failure.body())}\n\n`);
+      return;
+    }
+    send(chunker.finish(results));
+    if (writable()) response.end('data: [DONE]\n\n');
   };
 
   const route = async (request: IncomingMessage, response: ServerResponse) => {
@@ -218,6 +283,7 @@ export async function createOpenAiServer(options: OpenAiServerOptions): Promise<
       });
     }
     if (path === '/health') return sendJson(response, 200, { status: closing ? 'closing' : 'ok' });
+    if (path === '/statistics') return sendJson(response, 200, statistics());
     if (path === '/v1/models') {
       if (request.method !== 'GET') throw methodNotAllowed(request.method);
       return sendJson(response, 200, models());
@@ -253,6 +319,10 @@ export async function createOpenAiServer(options: OpenAiServerOptions): Promise<
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     httpRequests++;
     inFlight++;
+    response.once('finish', () => {
+      const key = String(response.statusCode);
+      responses[key] = (responses[key] ?? 0) + 1;
+    });
     try {
       for (const handler of additionalHandlers) if (await handler(request, response)) return;
       await route(request, response);
@@ -293,7 +363,7 @@ export async function createOpenAiServer(options: OpenAiServerOptions): Promise<
     baseUrl: `${url}/v1`,
     port: address.port,
     modelId,
-    statistics: () => ({ ...batcher.statistics(), httpRequests, errors: { ...errors } }),
+    statistics,
     close() {
       closed ??= (async () => {
         closing = true;

@@ -30,7 +30,7 @@ export type TrainingApiHandler = ((
   response: ServerResponse,
 ) => Promise<boolean>) & {
   readonly engine: TrainingEngine;
-  /** Unloads every hosted model. */
+  /** Answers new requests (except `healthz`) with 503 from now on, lets queued work finish, unloads every model. */
   close(): Promise<void>;
 };
 
@@ -121,6 +121,7 @@ interface Route {
  */
 export function createTrainingApiHandler(options: TrainingApiHandlerOptions): TrainingApiHandler {
   const engine = new TrainingEngine(options);
+  let closing = false;
   const limit = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const post = (pattern: RegExp, run: Route['run']): Route => ({ method: 'POST', pattern, run });
   const get = (pattern: RegExp, run: Route['run']): Route => ({ method: 'GET', pattern, run });
@@ -215,6 +216,11 @@ export function createTrainingApiHandler(options: TrainingApiHandlerOptions): Tr
     const disconnected = new AbortController();
     response.on('close', () => disconnected.abort());
     try {
+      // A request accepted during close() would train or sample a model that is being unloaded.
+      if (closing && path !== 'healthz') {
+        request.resume();
+        throw new TrainingApiError({ status: 503, detail: 'Server is shutting down' });
+      }
       const candidates = routes
         .map((route) => ({ route, match: route.pattern.exec(path) }))
         .filter((entry): entry is { route: Route; match: RegExpExecArray } => entry.match !== null);
@@ -250,5 +256,13 @@ export function createTrainingApiHandler(options: TrainingApiHandlerOptions): Tr
     }
     return true;
   };
-  return Object.assign(handler, { engine, close: () => engine.close() });
+  let closed: Promise<void> | undefined;
+  return Object.assign(handler, {
+    engine,
+    close: () => {
+      closing = true;
+      closed ??= engine.close();
+      return closed;
+    },
+  });
 }

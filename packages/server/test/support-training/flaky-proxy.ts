@@ -11,6 +11,8 @@ export type Fault = 'status-503' | 'status-429' | 'reset-before' | 'reset-after-
  */
 export class FlakyProxy {
   readonly forwarded = new Map<string, number>();
+  /** The upstream's HTTP statuses per endpoint path, in order. */
+  readonly statuses = new Map<string, number[]>();
   private readonly faults = new Map<string, Fault[]>();
   private server: Server | undefined;
   url = '';
@@ -50,6 +52,7 @@ export class FlakyProxy {
     });
     const body = await answer.text();
     this.forwarded.set(path, (this.forwarded.get(path) ?? 0) + 1);
+    this.statuses.set(path, [...(this.statuses.get(path) ?? []), answer.status]);
     if (fault === 'reset-after-forward') throw new Error('reset after forward');
     return { status: answer.status, body };
   }
