@@ -58,6 +58,47 @@ describe('agent loop (independent sampler)', () => {
     }
   });
 
+  it('batches every active trajectory of every prompt into one generate call per round', async () => {
+    const policy = callingPolicy({ calls: 2 });
+    const generate = policy.generate.bind(policy);
+    const batches: string[][] = [];
+    policy.generate = (requests, options) => {
+      batches.push(requests.map((request) => tokenizer.decode(request.promptTokenIds).slice(0, 8)));
+      return generate(requests, options);
+    };
+    const groups = await sampleIndependent({
+      environment: { policy, tools: [pythonTool()], protocol: testProtocol },
+      prompts: [prompt('a'), prompt('b'), prompt('c')],
+      n: 4,
+      settings: { seed: 1 },
+    });
+    // Two calls then an answer: three rounds, each one call holding all 3 x 4 trajectories.
+    expect(batches.map((batch) => batch.length)).toEqual([12, 12, 12]);
+    for (const batch of batches) {
+      expect(batch.filter((start) => start === '<bos>Q a').length).toBe(4);
+      expect(batch.filter((start) => start === '<bos>Q c').length).toBe(4);
+    }
+    expect(groups.map((group) => group.statistics.rounds)).toEqual([3, 3, 3]);
+  });
+
+  it('ends with finish reason stop when a turn ends at a stop string but makes no call', async () => {
+    const tool = pythonTool();
+    const policy = createScriptedPolicy({ respond: () => 'no call here, just a stray </python> and more' });
+    const groups = await sampleIndependent({
+      environment: { policy, tools: [tool], protocol: testProtocol },
+      prompts: [prompt('a')],
+      n: 2,
+      settings: { seed: 1 },
+    });
+    for (const trajectory of groups[0]!.trajectories) {
+      expect(trajectory.finishReason).toBe('stop');
+      expect(textOf(trajectory.responseTokenIds)).toBe('no call here, just a stray </python>');
+      expect(trajectory.segments).toHaveLength(1);
+      expect(trajectory.segments[0]).toMatchObject({ kind: 'model', stopString: '</python>' });
+    }
+    expect(tool.calls).toHaveLength(0);
+  });
+
   it('ends a trajectory with EOS (loss mask 0) when the call limit is exceeded', async () => {
     const groups = await sampleIndependent({
       environment: { policy: callingPolicy({ calls: 10 }), tools: [pythonTool()], protocol: testProtocol },

@@ -1,16 +1,35 @@
 import { createRandom, deriveSeed, parse, rolloutTreeSchema, trajectoryPaths } from '@arpo/core';
+import { createScriptedPolicy, type ScriptContext } from '@arpo/testing';
 import { describe, expect, it } from 'vitest';
-import { rolloutGroupToJson, sampleArpo } from '../src/index.js';
+import { type ArpoSamplerOptions, rolloutGroupToJson, sampleArpo } from '../src/index.js';
 import { callingPolicy, prompt, pythonTool, resultsIn, testProtocol, tokenizer } from './helpers.js';
 
+type Group = Awaited<ReturnType<typeof sampleArpo>>[number];
+
+const parents = (group: Group) => group.trajectories.map((trajectory) => trajectory.metrics.parentIndex);
+const forkNodes = (group: Group) => group.tree.nodes.filter((node) => node.fork !== undefined);
+
+/** Every model token has loss mask 1, every tool token 0, in every trajectory (branches included). */
+function expectMasks(group: Group) {
+  for (const trajectory of group.trajectories) {
+    expect(trajectory.segments.at(-1)?.end).toBe(trajectory.responseTokenIds.length);
+    for (const segment of trajectory.segments) {
+      const mask = Array.from(trajectory.lossMask.subarray(segment.start, segment.end));
+      expect(mask).toEqual(new Array(mask.length).fill(segment.kind === 'model' ? 1 : 0));
+    }
+  }
+}
+
 /** Every trajectory's response must equal the concatenation of its path's spans, shared spans identical. */
-function expectSharedSpansIdentical(group: Awaited<ReturnType<typeof sampleArpo>>[number]) {
+function expectSharedSpansIdentical(group: Group) {
   parse(rolloutTreeSchema, group.tree);
   for (const node of group.tree.nodes) {
-    const [first, ...rest] = node.trajectoryIndices.map((index) =>
-      Array.from(group.trajectories[index]!.responseTokenIds.subarray(node.start, node.end)),
-    );
-    for (const other of rest) expect(other).toEqual(first);
+    for (const field of ['responseTokenIds', 'lossMask', 'logprobs'] as const) {
+      const [first, ...rest] = node.trajectoryIndices.map((index) =>
+        Array.from(group.trajectories[index]![field].subarray(node.start, node.end)),
+      );
+      for (const other of rest) expect(other).toEqual(first);
+    }
   }
   const paths = trajectoryPaths(group.tree, group.trajectories.length);
   paths.forEach((path, index) => {
@@ -163,5 +182,219 @@ describe('ARPO sampler, paper mode', () => {
         arpo: { trajectories: 4, initial: 8 },
       }),
     ).rejects.toThrow(/initial/);
+  });
+});
+
+describe('ARPO sampler, reference mode: entropy and slots', () => {
+  it('measures the top-10 truncated entropy over the first k = 20 positions, normalised by ln|V|', async () => {
+    // Per-token entropies are constant, so a fallback to them would give dH = 0: only the top logprobs move.
+    // Each position offers 12 alternatives (peaked in the first turn, flat in the second); positions from 20 on
+    // differ, so k and top-10 both matter.
+    const topLogprobs = (turn: number, position: number) =>
+      Array.from(
+        { length: 12 },
+        (_, rank) => (turn === 0 ? -0.05 - 3 * rank : -1.3 - 0.35 * rank) - (position >= 20 ? 2 : 0),
+      );
+    const policy = createScriptedPolicy({
+      respond: (context) =>
+        resultsIn(context) < 2
+          ? `<think>step ${resultsIn(context)} s${context.seed ?? 0}</think><python>x=${resultsIn(context)}</python>`
+          : '<answer>done</answer>',
+      entropy: () => 0.3,
+      topLogprobs: (context, position) => topLogprobs(resultsIn(context), position),
+    });
+    const [group] = await sampleArpo({
+      environment: { policy, tools: [pythonTool()], protocol: testProtocol },
+      prompts: [prompt('a')],
+      settings: { seed: 2 },
+      // alpha 0, beta 1000: dH = 0 (the first call) never branches, any clear rise always does.
+      arpo: { mode: 'reference', trajectories: 2, initial: 1, alpha: 0, beta: 1000 },
+    });
+    const turnEntropy = (turn: number) => {
+      let total = 0;
+      for (let position = 0; position < 20; position++)
+        for (const logprob of topLogprobs(turn, position).slice(0, 10)) {
+          const stored = Math.fround(logprob);
+          total -= Math.exp(stored) * stored;
+        }
+      return total / Math.log(tokenizer.vocabularySize);
+    };
+    const [fork] = forkNodes(group!);
+    expect(forkNodes(group!)).toHaveLength(1);
+    expect(fork!.fork!.entropy).toBeCloseTo(turnEntropy(1), 5);
+    expect(fork!.fork!.entropyDelta).toBeCloseTo(turnEntropy(1) - turnEntropy(0), 5);
+    expect(fork!.fork!.entropyDelta).toBeGreaterThan(0.1);
+    expect(parents(group!)).toEqual([undefined, 0]);
+  });
+
+  it('with one slot left gives it to the earlier trajectory even when a later one has the higher dH', async () => {
+    const seed = 4;
+    const callTurnEntropy = new Map([
+      [deriveSeed(seed, 'a/0/1'), 0.3],
+      [deriveSeed(seed, 'a/1/1'), 0.9],
+    ]);
+    const entropy = (context: ScriptContext) =>
+      resultsIn(context) === 0 ? 0.1 : (callTurnEntropy.get(context.seed ?? 0) ?? 0.1);
+    const [group] = await sampleArpo({
+      environment: {
+        policy: callingPolicy({ calls: 2, entropy }),
+        tools: [pythonTool()],
+        protocol: testProtocol,
+      },
+      prompts: [prompt('a')],
+      settings: { seed },
+      // alpha 0, beta 2: both second calls branch for sure (2·dH > 1); the first calls (dH = 0) never do.
+      arpo: { mode: 'reference', trajectories: 3, initial: 2, alpha: 0, beta: 2 },
+    });
+    expect(parents(group!)).toEqual([undefined, undefined, 0]);
+    const [fork] = forkNodes(group!);
+    expect(forkNodes(group!)).toHaveLength(1);
+    expect(fork!.fork!.entropyDelta).toBeCloseTo((20 * 0.2) / Math.log(tokenizer.vocabularySize), 5);
+    expectMasks(group!);
+    expectSharedSpansIdentical(group!);
+  });
+});
+
+describe('ARPO sampler: Z branches per fork and the budget M', () => {
+  /** One call per trajectory; alpha 1, beta 0: every call forks (as long as the budget allows). */
+  const sampleAlwaysForking = async (arpo: ArpoSamplerOptions, settings: { maxRounds?: number } = {}) => {
+    const [group] = await sampleArpo({
+      environment: { policy: callingPolicy({ calls: 1 }), tools: [pythonTool()], protocol: testProtocol },
+      prompts: [prompt('a')],
+      settings: { seed: 1, ...settings },
+      arpo: { mode: 'reference', alpha: 1, beta: 0, ...arpo },
+    });
+    return group!;
+  };
+
+  it('M = 7, N = 2, Z = 5: the first fork takes all five slots, never above M', async () => {
+    const group = await sampleAlwaysForking({ trajectories: 7, initial: 2, branchesPerFork: 5 });
+    expect(parents(group)).toEqual([undefined, undefined, 0, 0, 0, 0, 0]);
+    expect(forkNodes(group).map((node) => node.fork!.branches)).toEqual([5]);
+    expect(group.trajectories.every((trajectory) => trajectory.finishReason === 'eos')).toBe(true);
+    expectMasks(group);
+    expectSharedSpansIdentical(group);
+  });
+
+  it('M = 16, N = 8, Z = 3: forks of 3, 3 and the remaining 2, filled to exactly M', async () => {
+    const group = await sampleAlwaysForking({ trajectories: 16, initial: 8, branchesPerFork: 3 });
+    expect(group.trajectories).toHaveLength(16);
+    expect(parents(group)).toEqual([...new Array(8).fill(undefined), 0, 0, 0, 1, 1, 1, 2, 2]);
+    expect(forkNodes(group).map((node) => node.fork!.branches)).toEqual([3, 3, 2]);
+    expectMasks(group);
+    expectSharedSpansIdentical(group);
+  });
+
+  it('M = 7, N = 2, Z = 2: forks leave one slot, which the refill fills', async () => {
+    const group = await sampleAlwaysForking({ trajectories: 7, initial: 2, branchesPerFork: 2 });
+    expect(parents(group)).toEqual([undefined, undefined, 0, 0, 1, 1, undefined]);
+    expect(group.trajectories[6]!.segments.map((segment) => segment.kind)).toEqual([
+      'model',
+      'tool',
+      'model',
+    ]);
+    expectMasks(group);
+  });
+
+  it('starts and forks nothing in the last allowed round (such trajectories could never generate)', async () => {
+    // Reference refill: one fresh trajectory per round once all have finished; each answers in one turn.
+    const answering = createScriptedPolicy({ respond: () => '<answer>done</answer>' });
+    const [refilled] = await sampleArpo({
+      environment: { policy: answering, tools: [], protocol: testProtocol },
+      prompts: [prompt('a')],
+      settings: { seed: 1, maxRounds: 3 },
+      arpo: { mode: 'reference', trajectories: 6, initial: 1 },
+    });
+    expect(refilled!.trajectories).toHaveLength(3);
+    for (const trajectory of refilled!.trajectories) {
+      expect(trajectory.finishReason).toBe('eos');
+      expect(trajectory.responseTokenIds.length).toBeGreaterThan(0);
+    }
+    expect(refilled!.statistics.rounds).toBe(3);
+    // A fork after the only round's tool result would be a copy of its parent, cut at the same point.
+    const unforked = await sampleAlwaysForking({ trajectories: 4, initial: 1 }, { maxRounds: 1 });
+    expect(unforked.trajectories).toHaveLength(1);
+    expect(unforked.trajectories[0]!.finishReason).toBe('length');
+    expect(forkNodes(unforked)).toHaveLength(0);
+    // One round more and the same rollout forks.
+    const forked = await sampleAlwaysForking({ trajectories: 4, initial: 1 }, { maxRounds: 2 });
+    expect(forkNodes(forked)).toHaveLength(1);
+    expect(forked.trajectories.every((trajectory) => trajectory.finishReason === 'eos')).toBe(true);
+  });
+});
+
+describe('ARPO sampler, paper mode: threshold and baselines', () => {
+  it('does not branch at P exactly tau (the rule is P > tau)', async () => {
+    // dH = 0.75 - 0.25 = 0.5 and P = 0.25 + 0.5 * 0.5 = 0.5, all exact in floating point.
+    const entropy = (context: ScriptContext) => (resultsIn(context) === 0 ? 0.25 : 0.75);
+    const run = (threshold: number) =>
+      sampleArpo({
+        environment: {
+          policy: callingPolicy({ calls: 1, entropy }),
+          tools: [pythonTool()],
+          protocol: testProtocol,
+        },
+        prompts: [prompt('a')],
+        settings: { seed: 1 },
+        arpo: { mode: 'paper', trajectories: 3, initial: 2, alpha: 0.25, beta: 0.5, threshold },
+      });
+    const [atThreshold] = await run(0.5);
+    expect(forkNodes(atThreshold!)).toHaveLength(0);
+    const [below] = await run(0.4999);
+    expect(forkNodes(below!)).toHaveLength(1);
+    expect(forkNodes(below!)[0]!.fork!.probability).toBe(0.5);
+  });
+
+  it("measures a branch's later forks against its parent's initial entropy", async () => {
+    // Turn entropy 0.1 before any result, 0.6 after the first, 0.9 after the second.
+    const entropy = (context: ScriptContext) => [0.1, 0.6, 0.9][resultsIn(context)] ?? 0.9;
+    const [group] = await sampleArpo({
+      environment: {
+        policy: callingPolicy({ calls: 2, entropy }),
+        tools: [pythonTool()],
+        protocol: testProtocol,
+      },
+      prompts: [prompt('a')],
+      settings: { seed: 1 },
+      arpo: { mode: 'paper', trajectories: 4, initial: 1 },
+    });
+    // 0 forks 1 (dH 0.5) and 2 (dH 0.8); branch 1, which never generated a first turn of its own, forks 3
+    // with dH = 0.9 - 0.1 measured against the inherited baseline (without it dH = 0, P = 0.5, no fork).
+    expect(parents(group!)).toEqual([undefined, 0, 0, 1]);
+    // The fork node of a branch ends at the branch's fork point and contains it.
+    const forkOf = (child: number) =>
+      group!.tree.nodes.find(
+        (node) =>
+          node.fork !== undefined &&
+          node.end === group!.trajectories[child]!.metrics.forkedAt &&
+          node.trajectoryIndices.includes(child),
+      )!.fork!;
+    expect(forkOf(1).entropyDelta).toBeCloseTo(0.5, 5);
+    expect(forkOf(2).entropyDelta).toBeCloseTo(0.8, 5);
+    expect(forkOf(3).entropyDelta).toBeCloseTo(0.8, 5);
+    expectMasks(group!);
+    expectSharedSpansIdentical(group!);
+  });
+
+  it("resets the initial entropy for every batch: a second batch does not reuse the first one's baselines", async () => {
+    let batch = 0;
+    // Batch 0: first turn 0.9, then 0.1 (falling, no fork). Batch 1: first turn 0.1, then 0.6 (dH 0.5, forks).
+    const entropy = (context: ScriptContext) =>
+      batch === 0 ? (resultsIn(context) === 0 ? 0.9 : 0.1) : resultsIn(context) === 0 ? 0.1 : 0.6;
+    const policy = callingPolicy({ calls: 1, entropy });
+    const run = () =>
+      sampleArpo({
+        environment: { policy, tools: [pythonTool()], protocol: testProtocol },
+        prompts: [prompt('a')],
+        settings: { seed: 1 },
+        arpo: { mode: 'paper', trajectories: 2, initial: 1 },
+      });
+    const [first] = await run();
+    expect(forkNodes(first!)).toHaveLength(0);
+    batch = 1;
+    const [second] = await run();
+    // Against a stale baseline of 0.9 the rise would be -0.3 (P = 0.44): no fork.
+    expect(forkNodes(second!)).toHaveLength(1);
+    expect(forkNodes(second!)[0]!.fork!.entropyDelta).toBeCloseTo(0.5, 5);
   });
 });

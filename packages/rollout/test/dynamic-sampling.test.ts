@@ -3,13 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { sampleDynamically } from '../src/index.js';
 import { prompt } from './helpers.js';
 
-function fakeGroup(promptId: string): RolloutGroup {
-  return {
-    promptId,
-    trajectories: [],
-    tree: independentTree(promptId, []),
-    statistics: { computedTokens: 0, reusedTokens: 0, toolCalls: 0 },
-  };
+function fakeGroup(
+  promptId: string,
+  statistics = { computedTokens: 0, reusedTokens: 0, toolCalls: 0 },
+): RolloutGroup {
+  return { promptId, trajectories: [], tree: independentTree(promptId, []), statistics };
 }
 
 describe('DAPO dynamic sampling', () => {
@@ -53,5 +51,33 @@ describe('DAPO dynamic sampling', () => {
       accuracy: () => [1],
     });
     expect(result.groups.map((group) => group.promptId)).toEqual(['solo']);
+  });
+
+  it('charges every sampled group to the spend, dropped ones included', async () => {
+    const result = await sampleDynamically({
+      prompts: Array.from({ length: 12 }, (_, index) => prompt(`p${index}`)),
+      batchSize: 2,
+      promptsPerRound: 4,
+      sample: async (batch) =>
+        batch.map((entry) =>
+          fakeGroup(entry.promptId, {
+            computedTokens: 10 + Number(entry.promptId.slice(1)),
+            reusedTokens: 3,
+            toolCalls: 2,
+          }),
+        ),
+      // Only p5 and p9 have spread: three rounds of four prompts are needed.
+      accuracy: (group) => (['p5', 'p9'].includes(group.promptId) ? [1, 0] : [0, 0]),
+    });
+    expect(result.groups.map((group) => group.promptId)).toEqual(['p5', 'p9']);
+    expect(result.rounds).toBe(3);
+    // p0..p11: 12 groups, computed 10·12 + (0 + … + 11) = 186.
+    expect(result.spent).toEqual({
+      groups: 12,
+      trajectories: 0,
+      computedTokens: 186,
+      reusedTokens: 36,
+      toolCalls: 24,
+    });
   });
 });

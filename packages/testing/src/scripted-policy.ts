@@ -31,6 +31,11 @@ export interface ScriptedTurn {
   text: string;
   /** Default true: after the text the model emits EOS (unless a stop string or max tokens ends it first). */
   endWithEos?: boolean;
+  /**
+   * Raw token ids emitted instead of `text` (which is then ignored), for output no string encodes, such as
+   * invalid UTF-8 byte sequences. Stop strings, max tokens and `endWithEos` apply as for text.
+   */
+  tokenIds?: readonly number[];
 }
 
 export interface ScriptedPolicyOptions {
@@ -43,6 +48,13 @@ export interface ScriptedPolicyOptions {
   entropy?: (context: ScriptContext, position: number, tokenId: number) => number;
   /** Logprob reported for each generated token. Default -0.25. */
   logprob?: (context: ScriptContext, position: number, tokenId: number) => number;
+  /**
+   * Top logprobs (descending) reported at each generated position when the request asks for
+   * `sampling.topLogprobs > 0`; the first `topLogprobs` of them are returned. Their token ids are the sampled
+   * token, then the following ids in vocabulary order. Default: none are reported (like a runtime without
+   * top-logprob support).
+   */
+  topLogprobs?: (context: ScriptContext, position: number, tokenId: number) => readonly number[];
   id?: string;
 }
 
@@ -81,12 +93,23 @@ export function createScriptedPolicy(options: ScriptedPolicyOptions): ScriptedPo
     options.entropy ??
     ((_context: ScriptContext, _position: number, tokenId: number) => 0.5 + (tokenId % 7) * 0.1);
   const logprobOf = options.logprob ?? (() => -0.25);
+  const vocabularySize = tokenizer.vocabularySize;
+
+  function topLogprobsOf(context: ScriptContext, position: number, tokenId: number, count: number) {
+    const logprobs = Float32Array.from(options.topLogprobs?.(context, position, tokenId) ?? []).subarray(
+      0,
+      count,
+    );
+    const tokenIds = new Int32Array(logprobs.length);
+    for (let rank = 0; rank < tokenIds.length; rank++) tokenIds[rank] = (tokenId + rank) % vocabularySize;
+    return { tokenIds, logprobs };
+  }
 
   function continueOnce(request: GenerationRequest, context: ScriptContext): GeneratedSequence {
     const sampling = request.sampling;
     const scripted = options.respond(context);
     const turn = typeof scripted === 'string' ? { text: scripted } : scripted;
-    const scriptedIds = Array.from(tokenizer.encode(turn.text));
+    const scriptedIds = Array.from(turn.tokenIds ?? tokenizer.encode(turn.text));
     if (turn.endWithEos !== false) scriptedIds.push(eos);
     const tokenIds: number[] = [];
     let finishReason: GeneratedSequence['finishReason'] = 'length';
@@ -125,6 +148,12 @@ export function createScriptedPolicy(options: ScriptedPolicyOptions): ScriptedPo
       text: tokenizer.decode(ids, { skipSpecialTokens: true }),
     };
     if (stopString !== undefined) sequence.stopString = stopString;
+    const topCount = sampling.topLogprobs ?? 0;
+    if (options.topLogprobs !== undefined && topCount > 0) {
+      sequence.topLogprobs = Array.from(ids, (tokenId, position) =>
+        topLogprobsOf(context, position, tokenId, topCount),
+      );
+    }
     return sequence;
   }
 

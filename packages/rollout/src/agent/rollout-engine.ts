@@ -12,9 +12,11 @@ import {
   type Tool,
   type ToolCallParse,
   type ToolCallRecord,
+  type ToolErrorInfo,
   type ToolSpec,
 } from '@arpo/core';
 import { TreeBuilder } from '../tree/tree-builder.js';
+import { callBudgetFactory, type TrajectoryCallBudget } from './call-budget.js';
 import {
   type AgentLoopSettings,
   agentLoopSettingsSchema,
@@ -66,6 +68,9 @@ export class RolloutEngine {
   private readonly events: EventSink;
   private readonly toolsByName: Map<string, Tool>;
   private readonly toolSpecs: ToolSpec[];
+  private readonly createCallBudget: (() => TrajectoryCallBudget) | undefined;
+  /** Set in the last allowed round: a trajectory started or forked then could never generate. */
+  private growthClosed = false;
 
   constructor(
     readonly environment: RolloutEnvironment,
@@ -90,6 +95,7 @@ export class RolloutEngine {
       description: tool.description,
       inputSchema: tool.inputSchema,
     }));
+    this.createCallBudget = callBudgetFactory(environment.protocol);
   }
 
   addGroup(prompt: RolloutPrompt, options: { initial: number; budget: number }): GroupState {
@@ -108,9 +114,9 @@ export class RolloutEngine {
     return group;
   }
 
-  /** Starts a fresh trajectory from the prompt, if the budget allows. */
+  /** Starts a fresh trajectory from the prompt, if the budget and the remaining rounds allow. */
   startTrajectory(group: GroupState): TrajectoryState | undefined {
-    if (group.states.length >= group.budget) return undefined;
+    if (group.states.length >= group.budget || this.growthClosed) return undefined;
     const index = group.states.length;
     const state = new TrajectoryState(
       index,
@@ -118,22 +124,29 @@ export class RolloutEngine {
       group.prompt.promptId,
       group.prompt.promptTokenIds,
     );
+    state.callBudget = this.createCallBudget?.();
     group.states.push(state);
     group.tree.start(state);
     return state;
   }
 
-  /** Forks up to `count` branches from `parent` at response position `at`; returns the branches created. */
+  /**
+   * Forks up to `count` branches from `parent` at response position `at` (none in the last allowed round);
+   * returns the branches created.
+   */
   fork(
     group: GroupState,
     parent: TrajectoryState,
     options: { at: number; count: number; info: Omit<ForkInfo, 'branches'> },
   ) {
-    const count = Math.min(options.count, group.budget - group.states.length);
+    const count = this.growthClosed ? 0 : Math.min(options.count, group.budget - group.states.length);
     const branches: TrajectoryState[] = [];
     for (let offset = 0; offset < count; offset++) {
       const index = group.states.length;
       const branch = parent.fork({ index, id: `${group.prompt.promptId}#${index}`, at: options.at });
+      branch.callBudget = this.createCallBudget?.();
+      // The prefix's calls count against the branch too.
+      for (const { call } of branch.admittedCalls) branch.callBudget?.admit(call);
       group.states.push(branch);
       branches.push(branch);
     }
@@ -162,6 +175,7 @@ export class RolloutEngine {
     let round = 0;
     for (; round < this.settings.maxRounds; round++) {
       if (this.environment.signal?.aborted) break;
+      this.growthClosed = round === this.settings.maxRounds - 1;
       const active = this.active();
       if (active.length === 0) {
         for (const group of this.groups) this.strategy.refill?.(this, group);
@@ -259,12 +273,14 @@ export class RolloutEngine {
     const jobs: { entry: (typeof pending)[number]; call: ToolCallParse }[] = [];
     for (const entry of pending) {
       const { state, calls } = entry;
-      if (state.toolCalls + calls.length > this.settings.maxToolCalls) {
+      const refusal = this.refusal(state, calls);
+      if (refusal !== undefined) {
+        // As the reference: a turn over the limit runs none of its calls and ends the trajectory.
         const refused: ToolCallRecord[] = calls.map((call) => ({
           toolName: call.toolName ?? '(unknown)',
           input: call.kind === 'call' ? call.input : call.raw,
           output: '',
-          error: { code: 'call-limit', message: `more than ${this.settings.maxToolCalls} tool calls` },
+          error: refusal,
           latencyMs: 0,
         }));
         const eos = this.settings.onToolLimit === 'eos' ? [tokenizer.specialTokens.eos] : [];
@@ -320,6 +336,8 @@ export class RolloutEngine {
       );
       entry.state.toolCalls += mine.length;
       entry.group.toolCalls += mine.length;
+      const end = entry.state.responseLength;
+      for (const { call } of mine) entry.state.admittedCalls.push({ end, call });
       // A long tool result may overflow the response budget or the model's context: cut it there.
       const limit = Math.min(
         this.settings.maxResponseTokens,
@@ -335,6 +353,21 @@ export class RolloutEngine {
       withResults.set(entry.group, list);
     }
     for (const [group, states] of withResults) this.strategy.afterToolResults?.(this, group, states);
+  }
+
+  /**
+   * Why a turn's calls may not run: the loop's own `maxToolCalls`, then the protocol's budget (per-tool and
+   * total limits), which records the calls it admits. `undefined` when they may run.
+   */
+  private refusal(state: TrajectoryState, calls: readonly ToolCallParse[]): ToolErrorInfo | undefined {
+    if (state.toolCalls + calls.length > this.settings.maxToolCalls) {
+      return { code: 'call-limit', message: `more than ${this.settings.maxToolCalls} tool calls` };
+    }
+    for (const call of calls) {
+      const error = state.callBudget?.admit(call);
+      if (error !== undefined) return error;
+    }
+    return undefined;
   }
 
   private buildGroup(group: GroupState, rounds: number): RolloutGroup {

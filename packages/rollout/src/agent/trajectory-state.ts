@@ -1,4 +1,5 @@
-import type { FinishReason, Segment, ToolCallRecord, Trajectory } from '@arpo/core';
+import type { FinishReason, Segment, ToolCallParse, ToolCallRecord, Trajectory } from '@arpo/core';
+import type { TrajectoryCallBudget } from './call-budget.js';
 import { GrowableBuffer } from './growable-buffer.js';
 
 /** Entropy statistic of one model turn, as the active sampler mode defines it. */
@@ -30,6 +31,13 @@ export class TrajectoryState {
   forkedAt: number | undefined;
   /** Index of the trajectory this one was forked from. */
   parentIndex: number | undefined;
+  /** The protocol's call budget for this trajectory, when the protocol offers one. */
+  callBudget: TrajectoryCallBudget | undefined;
+  /**
+   * Calls the budget admitted, with the response position their results end at: a branch replays the ones in
+   * its prefix into a fresh budget, so shared calls count against every trajectory that contains them.
+   */
+  admittedCalls: { end: number; call: ToolCallParse }[] = [];
 
   constructor(
     /** Index in its group, in creation order. */
@@ -129,6 +137,7 @@ export class TrajectoryState {
       (count, segment) => count + (segment.kind === 'tool' ? segment.calls.length : 0),
       0,
     );
+    child.admittedCalls = this.admittedCalls.filter((admitted) => admitted.end <= options.at);
     child.initialEntropy = this.initialEntropy;
     child.forkedAt = options.at;
     child.parentIndex = this.index;

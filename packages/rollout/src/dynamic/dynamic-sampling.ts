@@ -30,6 +30,20 @@ export interface DynamicSamplingResult {
   promptsSampled: number;
   /** True when the batch was filled; false when the prompts or the round limit ran out first. */
   filled: boolean;
+  /**
+   * What every sampled group cost, kept or dropped: the budget a fair comparison charges DAPO for (dropped groups
+   * were generated and their tools executed all the same).
+   */
+  spent: DynamicSamplingSpend;
+}
+
+/** Totals over every group sampled in all rounds. */
+export interface DynamicSamplingSpend {
+  groups: number;
+  trajectories: number;
+  computedTokens: number;
+  reusedTokens: number;
+  toolCalls: number;
 }
 
 /** A group is informative when its accuracy varies; as in verl, a single-trajectory group is kept. */
@@ -57,16 +71,35 @@ export async function sampleDynamically(options: DynamicSamplingOptions): Promis
   let dropped = 0;
   let cursor = 0;
   let rounds = 0;
+  const spent: DynamicSamplingSpend = {
+    groups: 0,
+    trajectories: 0,
+    computedTokens: 0,
+    reusedTokens: 0,
+    toolCalls: 0,
+  };
   while (kept.length < options.batchSize && rounds < maxRounds && cursor < options.prompts.length) {
     const prompts = options.prompts.slice(cursor, cursor + perRound);
     cursor += prompts.length;
     rounds += 1;
     const groups = await options.sample(prompts, rounds - 1);
     for (const group of groups) {
+      spent.groups += 1;
+      spent.trajectories += group.trajectories.length;
+      spent.computedTokens += group.statistics.computedTokens;
+      spent.reusedTokens += group.statistics.reusedTokens;
+      spent.toolCalls += group.statistics.toolCalls;
       if (isInformative(await options.accuracy(group))) {
         if (kept.length < options.batchSize) kept.push(group);
       } else dropped += 1;
     }
   }
-  return { groups: kept, rounds, dropped, promptsSampled: cursor, filled: kept.length === options.batchSize };
+  return {
+    groups: kept,
+    rounds,
+    dropped,
+    promptsSampled: cursor,
+    filled: kept.length === options.batchSize,
+    spent,
+  };
 }
