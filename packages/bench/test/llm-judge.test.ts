@@ -7,7 +7,7 @@ import { createLlmJudgeScorer, parseJudgeVerdict } from '../src/scorers/llm-judg
 /** A scripted OpenAI-compatible judge: replies come from a queue of statuses and verdict texts. */
 let server: Server;
 let baseUrl: string;
-const script: { status: number; reply?: string; retryAfter?: string }[] = [];
+const script: { status: number; reply?: string; retryAfter?: string; delayMs?: number }[] = [];
 const received: { prompt: string; model: string; authorization: string | undefined }[] = [];
 
 function handle(request: IncomingMessage, response: ServerResponse) {
@@ -27,24 +27,27 @@ function handle(request: IncomingMessage, response: ServerResponse) {
       authorization: request.headers.authorization,
     });
     const next = script.shift() ?? { status: 200, reply: 'Correct' };
-    if (next.status !== 200) {
-      response.writeHead(
-        next.status,
-        next.retryAfter === undefined ? {} : { 'retry-after': next.retryAfter },
-      );
-      response.end(JSON.stringify({ error: { message: 'scripted failure' } }));
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(
-      JSON.stringify({
-        id: 'judge-1',
-        object: 'chat.completion',
-        model: parsed.model,
-        choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: next.reply } }],
-      }),
-    );
+    if (next.delayMs === undefined) reply(response, parsed.model, next);
+    // A slow judge: it answers after the delay unless the client timed out and hung up before.
+    else setTimeout(() => request.socket.destroyed || reply(response, parsed.model, next), next.delayMs);
   });
+}
+
+function reply(response: ServerResponse, model: string, next: (typeof script)[number]) {
+  if (next.status !== 200) {
+    response.writeHead(next.status, next.retryAfter === undefined ? {} : { 'retry-after': next.retryAfter });
+    response.end(JSON.stringify({ error: { message: 'scripted failure' } }));
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end(
+    JSON.stringify({
+      id: 'judge-1',
+      object: 'chat.completion',
+      model,
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: next.reply } }],
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -73,6 +76,18 @@ describe('LLM-as-judge scorer over a loopback OpenAI-compatible server', () => {
     expect(parseJudgeVerdict('{"judgement": "correct"}')).toBe(true);
     expect(parseJudgeVerdict('Incorrect')).toBe(false);
     expect(parseJudgeVerdict('not sure')).toBe(false);
+    // Whole words and negations: "Not correct" and friends are not a "correct".
+    expect(parseJudgeVerdict('Not correct')).toBe(false);
+    expect(parseJudgeVerdict('NOT CORRECT.')).toBe(false);
+    expect(parseJudgeVerdict("The prediction isn't correct")).toBe(false);
+    expect(parseJudgeVerdict('The prediction isn’t entirely correct.')).toBe(false);
+    expect(parseJudgeVerdict('No, not quite correct')).toBe(false);
+    expect(parseJudgeVerdict('Wrong')).toBe(false);
+    expect(parseJudgeVerdict('corrected')).toBe(false);
+    expect(parseJudgeVerdict('Correct, not incorrect')).toBe(false);
+    expect(parseJudgeVerdict('The predicted answer is correct.')).toBe(true);
+    expect(parseJudgeVerdict('**Correct**')).toBe(true);
+    expect(parseJudgeVerdict('Verdict: correct (it is not a different city)')).toBe(true);
   });
 
   it('asks the judge with the question, references and prediction, and follows its verdict', async () => {
@@ -98,6 +113,28 @@ describe('LLM-as-judge scorer over a loopback OpenAI-compatible server', () => {
     received.length = 0;
     expect(await scorer.score({ item, response })).toMatchObject({ correct: true, method: 'judge' });
     expect(received).toHaveLength(3);
+  });
+
+  it('retries a request that times out and then uses the answer', async () => {
+    const scorer = createLlmJudgeScorer({ baseUrl, model: 'judge-model', timeoutMs: 150, retryDelayMs: 1 });
+    script.push({ status: 200, reply: 'Incorrect', delayMs: 1_000 }, { status: 200, reply: 'Not correct' });
+    received.length = 0;
+    const result = await scorer.score({ item, response });
+    // The slow first reply ("Incorrect") was never read; the retried request's "Not correct" decided.
+    expect(result).toMatchObject({ correct: false, method: 'judge' });
+    expect(result.details?.judgeReply).toBe('Not correct');
+    expect(received).toHaveLength(2);
+    // Every attempt timing out: the rule scorer decides and the error names the timeout.
+    const patient = createLlmJudgeScorer({ baseUrl, model: 'judge-model', timeoutMs: 100, maxRetries: 1 });
+    script.push(
+      { status: 200, reply: 'Incorrect', delayMs: 600 },
+      { status: 200, reply: 'Incorrect', delayMs: 600 },
+    );
+    received.length = 0;
+    const fallback = await patient.score({ item, response: '<answer>\\boxed{Paris}</answer>' });
+    expect(fallback).toMatchObject({ correct: true, method: 'judge-fallback' });
+    expect(fallback.details?.judgeError).toMatch(/gave up after 2 attempts \(.*(timeout|aborted).*\)/i);
+    expect(received).toHaveLength(2);
   });
 
   it('falls back to the rule scorer when retries run out or the error is not retryable', async () => {

@@ -4,11 +4,10 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../scripts/chromium.js';
 import { parseComparisonReport, renderHtmlReport, seedCurve } from '../src/index.js';
+import { openReportPage } from './report-support/open-report-page.js';
 import { hostileText, sampleReport, sampleSteps } from './report-support/sample-report.js';
 
 describe('HTML report in Chromium', () => {
@@ -16,23 +15,14 @@ describe('HTML report in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let pageUrl: string;
-  const problems: string[] = [];
-  const requests: string[] = [];
+  let problems: string[] = [];
+  let requests: string[] = [];
 
   beforeAll(async () => {
     const directory = await mkdtemp(join(tmpdir(), 'arpo-report-html-'));
     const path = join(directory, 'report.html');
     await writeFile(path, renderHtmlReport(sampleReport()));
-    pageUrl = pathToFileURL(path).href;
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning')
-        problems.push(`console: ${message.text()}`);
-    });
-    page.on('request', (request) => requests.push(request.url()));
-    await page.goto(pageUrl);
+    ({ browser, page, url: pageUrl, problems, requests } = await openReportPage(path));
   }, 30_000);
 
   afterAll(async () => {

@@ -120,7 +120,9 @@ describe('runEvaluation with a scripted agent', () => {
       }),
     ).rejects.toThrow(/policy crashed/);
     const written = (await readFile(path, 'utf8')).trim().split('\n');
-    expect(written).toHaveLength(4);
+    // The run header, then the 4 samples finished before the crash.
+    expect(written).toHaveLength(5);
+    expect(JSON.parse(written[0] as string)).toMatchObject({ type: 'header', seed: 11 });
     // A write cut by the crash leaves a partial line: it is repaired on resume.
     await appendFile(path, '{"type":"sample","itemId":"sum-');
     const agent = createSumAgent();
@@ -140,8 +142,8 @@ describe('runEvaluation with a scripted agent', () => {
       reference.records.map((record) => [record.itemId, record.sampleIndex, record.response, record.correct]),
     );
     const lines = (await readFile(path, 'utf8')).trim().split('\n');
-    expect(lines).toHaveLength(12);
-    expect(lines.every((line) => JSON.parse(line).type === 'sample')).toBe(true);
+    expect(lines).toHaveLength(13);
+    expect(lines.slice(1).every((line) => JSON.parse(line).type === 'sample')).toBe(true);
     // A third run has nothing to do.
     const again = await runEvaluation({
       ...createSumAgent(),
@@ -225,6 +227,7 @@ describe('runEvaluation with bad data', () => {
     const written = (await readFile(results, 'utf8'))
       .trim()
       .split('\n')
+      .slice(1)
       .map((line) => JSON.parse(line));
     expect(written.map((record) => `${record.itemId}#${record.sampleIndex}`).sort()).toEqual([
       'hotpotqa-0#0',
@@ -242,9 +245,9 @@ describe('runEvaluation with bad data', () => {
       resultsPath: results,
       settings: { seed: 4 },
     });
-    const [good] = (await readFile(results, 'utf8')).trim().split('\n');
+    const [header, good] = (await readFile(results, 'utf8')).trim().split('\n');
     const broken = { ...JSON.parse(good as string), sampleIndex: 'zero' };
-    await writeFile(results, `${good}\n${JSON.stringify(broken)}\n`);
+    await writeFile(results, `${header}\n${good}\n${JSON.stringify(broken)}\n`);
     await expect(
       runEvaluation({
         ...createSumAgent(),
@@ -252,7 +255,7 @@ describe('runEvaluation with bad data', () => {
         resultsPath: results,
         settings: { seed: 4 },
       }),
-    ).rejects.toThrow(new RegExp(`${results.replaceAll('.', '\\.')}:2, field 'sampleIndex'`));
+    ).rejects.toThrow(new RegExp(`${results.replaceAll('.', '\\.')}:3, field 'sampleIndex'`));
     const skipped = await runEvaluation({
       ...createSumAgent(),
       dataset: sumItems(2),

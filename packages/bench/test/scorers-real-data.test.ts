@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadBenchmark } from '../src/datasets/load-benchmark.js';
 import { extractAnswer } from '../src/scorers/extract-answer.js';
+import { normalizeMathAnswer, parseWrittenNumber } from '../src/scorers/math-equivalence.js';
 import {
   createDefaultScorer,
   createMathScorer,
@@ -59,6 +60,27 @@ describe('scorers on the real benchmark answers', () => {
     });
     const polar = byReference('\\left( 3, \\frac{\\pi}{2} \\right)');
     expect(scorer.score({ item: polar, response: wrap('(3, \\pi/2)') })).toMatchObject({ correct: true });
+  });
+
+  it('math500 large integers: exact, so the off-by-one answer is rejected', async () => {
+    const { items } = await loadBenchmark({ path: benchmarkFile('math500') });
+    const scorer = createMathScorer();
+    const large = items.flatMap((item) => {
+      const value = parseWrittenNumber(normalizeMathAnswer(item.references[0] as string));
+      return value !== undefined && value.denominator === 1n && value.numerator >= 10_000n
+        ? [{ item, value: value.numerator }]
+        : [];
+    });
+    // 13535, 28800, 10,\!080, 11,\!111,\!111,\!100, 26000, 58,500, 10080, 27648, \$32,\!348.
+    expect(large.length).toBeGreaterThanOrEqual(9);
+    for (const { item, value } of large) {
+      const score = (answer: string) =>
+        (scorer.score({ item, response: wrap(answer) }) as { correct: boolean }).correct;
+      expect(score(item.references[0] as string), item.references[0]).toBe(true);
+      expect(score(String(value)), `${item.references[0]} as ${value}`).toBe(true);
+      expect(score(String(value + 1n)), `${item.references[0]} + 1`).toBe(false);
+      expect(score(String(value - 1n)), `${item.references[0]} - 1`).toBe(false);
+    }
   });
 
   it('aime24/25: zero-padded and integer answers', async () => {
@@ -157,5 +179,9 @@ describe('extractAnswer', () => {
     });
     expect(extractAnswer('it is 1,234', { lastNumberFallback: true }).answer).toBe('1234');
     expect(extractAnswer('nothing here')).toEqual({ answer: undefined, method: 'none' });
+    // \\text{} with nested braces is unwrapped whole (bare groups dropped, command arguments kept).
+    expect(extractAnswer('<answer>\\boxed{\\text{New {York}}}</answer>').answer).toBe('New York');
+    expect(extractAnswer('\\boxed{\\text{\\textbf{x^{2}} and {b}}}').answer).toBe('x^{2} and b');
+    expect(extractAnswer('<answer>\\text{unclosed {</answer>').answer).toBe('\\text{unclosed {');
   });
 });

@@ -67,6 +67,11 @@ export interface TrainingStepRecord {
 export interface SeedTrainingRun {
   seed: number;
   steps: TrainingStepRecord[];
+  /**
+   * The weights training started from: where they were loaded and a SHA-256 of their values. Equal hashes across
+   * algorithms for a seed show that every algorithm started from the same checkpoint.
+   */
+  start?: { checkpoint: string; sha256: string };
 }
 
 /** pass@k of one algorithm (unbiased estimator, Chen et al. 2021). */
@@ -263,6 +268,7 @@ export const comparisonReportDataSchema = lazySchema<ComparisonReportData>('comp
               z.object({
                 seed: z.number().int(),
                 steps: z.array(z.object({ step: count() }).catchall(metricValue())),
+                start: z.object({ checkpoint: z.string(), sha256: z.string() }).optional(),
               }),
             )
             .superRefine((runs, context) => {

@@ -1,7 +1,8 @@
 import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
 import { parseRecord } from '../datasets/dataset-adapters.js';
-import { DatasetFileError, type DatasetRecordError } from '../datasets/dataset-record-error.js';
+import { DatasetFileError, DatasetRecordError } from '../datasets/dataset-record-error.js';
 import { parseJsonLines } from '../datasets/read-records.js';
+import { type RunHeader, runHeaderSchema } from './run-header.js';
 import { type SampleRecord, sampleRecordSchema } from './sample-record.js';
 
 /** `itemId#sampleIndex`, the key of a finished sample. */
@@ -10,6 +11,8 @@ export function sampleKey(itemId: string, sampleIndex: number): string {
 }
 
 export interface ReadResults {
+  /** The run header (first line), undefined for an empty file or one written before headers existed. */
+  header: RunHeader | undefined;
   records: SampleRecord[];
   /** Lines that are not valid records (each names file, line and field). */
   invalid: DatasetRecordError[];
@@ -28,7 +31,7 @@ export async function readResultsFile(path: string): Promise<ReadResults> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      return { records: [], invalid: [], repairedTail: false };
+      return { header: undefined, records: [], invalid: [], repairedTail: false };
     throw new DatasetFileError({ file: path, reason: (error as Error).message, cause: error });
   }
   let repairedTail = false;
@@ -41,15 +44,25 @@ export async function readResultsFile(path: string): Promise<ReadResults> {
   const raw = parseJsonLines(text, path);
   const records: SampleRecord[] = [];
   const invalid = [...raw.invalid];
+  let header: RunHeader | undefined;
   for (const record of raw.records) {
     try {
-      records.push(parseRecord(sampleRecordSchema, record.value, record.location));
+      const isHeader = (record.value as { type?: unknown } | null)?.type === 'header';
+      if (isHeader && record.location.record === 0)
+        header = parseRecord(runHeaderSchema, record.value, record.location);
+      else if (isHeader) {
+        throw new DatasetRecordError({
+          ...record.location,
+          field: 'type',
+          reason: 'a run header is only allowed on the first line',
+        });
+      } else records.push(parseRecord(sampleRecordSchema, record.value, record.location));
     } catch (error) {
       invalid.push(error as DatasetRecordError);
     }
   }
   invalid.sort((first, second) => first.record - second.record);
-  return { records, invalid, repairedTail };
+  return { header, records, invalid, repairedTail };
 }
 
 /**
@@ -64,15 +77,19 @@ export class ResultsWriter {
     private readonly flush: boolean,
   ) {}
 
-  static async open(path: string, options: { flush?: boolean } = {}): Promise<ResultsWriter> {
+  /** Opens `path` for appending; `restart` empties it first (a run that starts over). */
+  static async open(
+    path: string,
+    options: { flush?: boolean; restart?: boolean } = {},
+  ): Promise<ResultsWriter> {
     try {
-      return new ResultsWriter(await open(path, 'a'), options.flush ?? true);
+      return new ResultsWriter(await open(path, options.restart === true ? 'w' : 'a'), options.flush ?? true);
     } catch (error) {
       throw new DatasetFileError({ file: path, reason: (error as Error).message, cause: error });
     }
   }
 
-  append(record: SampleRecord): Promise<void> {
+  append(record: SampleRecord | RunHeader): Promise<void> {
     const line = `${JSON.stringify(record)}\n`;
     const next = this.chain.then(async () => {
       await this.handle.write(line);

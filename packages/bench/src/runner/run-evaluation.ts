@@ -16,6 +16,8 @@ import { createDefaultScorer } from '../scorers/rule-scorers.js';
 import type { Scorer } from '../scorers/scorer.js';
 import { ProgressBar, type ProgressStream } from './progress-bar.js';
 import { ResultsWriter, readResultsFile, sampleKey } from './results-file.js';
+import { ResultsMismatchError } from './results-mismatch-error.js';
+import { buildRunHeader, checkRunHeader, itemFingerprint, type RunHeader } from './run-header.js';
 import type { SampleRecord, TranscriptSegment } from './sample-record.js';
 import { type EvaluationRunSummary, summarizeResults } from './summarize-results.js';
 
@@ -42,6 +44,13 @@ export interface RunEvaluationOptions {
   resultsPath?: string;
   /** Flush every record to disk (`datasync`). Default true. */
   flush?: boolean;
+  /**
+   * The results file starts with a run header (seed, sample-defining settings, scorer, tools, dataset
+   * fingerprint) and every record carries its item's fingerprint. When a re-run differs (another seed or
+   * temperature, a changed item, a file without a header): `stop` (default) throws `ResultsMismatchError`
+   * naming what differs; `restart` discards the file's samples and starts over.
+   */
+  onResultsMismatch?: 'stop' | 'restart';
   /**
    * Bad dataset records or results lines. `skip` leaves them out (and reruns a bad results line's sample).
    * `stop` (default) throws the `DatasetRecordError` naming file, line and field; for a bad dataset record the
@@ -143,25 +152,6 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
     }
   }
 
-  // Resume: finished samples of the results file are kept and skipped.
-  const finished = new Map<string, SampleRecord>();
-  if (options.resultsPath !== undefined) {
-    const previous = await readResultsFile(options.resultsPath);
-    if (previous.invalid.length > 0) {
-      if (onInvalid === 'stop') throw previous.invalid[0];
-      invalid.push(...previous.invalid);
-    }
-    for (const record of previous.records) finished.set(sampleKey(record.itemId, record.sampleIndex), record);
-  }
-  const pending: PendingSample[] = [];
-  let resumedSamples = 0;
-  for (const item of items) {
-    for (let sampleIndex = 0; sampleIndex < samples; sampleIndex++) {
-      if (finished.has(sampleKey(item.id, sampleIndex))) resumedSamples += 1;
-      else pending.push({ item, sampleIndex });
-    }
-  }
-
   const systemPrompt =
     options.systemPrompt === undefined
       ? [builtInSystemPrompt, options.protocol.describeTools?.(toolSpecsOf(tools))]
@@ -177,11 +167,71 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
           : [{ role: 'system' as const, content: systemPrompt }]),
         { role: 'user', content: item.question },
       ]);
+  const prompts = new Map(items.map((item) => [item.id, buildPrompt(item)]));
+  const fingerprints = new Map(
+    items.map((item) => [item.id, itemFingerprint(item, prompts.get(item.id) as ChatMessage[])]),
+  );
+  const header = buildRunHeader({
+    seed,
+    settings,
+    scorer: scorer.name,
+    tools: tools.map((tool) => tool.name),
+    itemFingerprints: [...fingerprints.values()],
+  });
+
+  // Resume: finished samples of the results file are kept and skipped, if the file is from this same run.
+  const finished = new Map<string, SampleRecord>();
+  let writeHeader = options.resultsPath !== undefined;
+  let restart = false;
+  if (options.resultsPath !== undefined) {
+    const file = options.resultsPath;
+    const previous = await readResultsFile(file);
+    try {
+      if (previous.header !== undefined) {
+        writeHeader = false;
+        checkRunHeader({
+          file,
+          previous: previous.header,
+          current: header,
+          records: previous.records,
+          fingerprints,
+        });
+      } else if (previous.records.length + previous.invalid.length > 0) {
+        throw new ResultsMismatchError({
+          file,
+          field: 'header',
+          previous: 'missing (a file written before run headers, or not a results file)',
+          current: JSON.stringify({ seed: header.seed, settings: header.settings }),
+        });
+      }
+    } catch (error) {
+      if (!ResultsMismatchError.isInstance(error) || options.onResultsMismatch !== 'restart') throw error;
+      restart = true;
+      writeHeader = true;
+    }
+    if (!restart) {
+      if (previous.invalid.length > 0) {
+        if (onInvalid === 'stop') throw previous.invalid[0];
+        invalid.push(...previous.invalid);
+      }
+      for (const record of previous.records)
+        finished.set(sampleKey(record.itemId, record.sampleIndex), record);
+    }
+  }
+  const pending: PendingSample[] = [];
+  let resumedSamples = 0;
+  for (const item of items) {
+    for (let sampleIndex = 0; sampleIndex < samples; sampleIndex++) {
+      if (finished.has(sampleKey(item.id, sampleIndex))) resumedSamples += 1;
+      else pending.push({ item, sampleIndex });
+    }
+  }
 
   const writer =
     options.resultsPath === undefined
       ? undefined
-      : await ResultsWriter.open(options.resultsPath, { flush: options.flush ?? true });
+      : await ResultsWriter.open(options.resultsPath, { flush: options.flush ?? true, restart });
+  if (writeHeader) await writer?.append(header as RunHeader);
   const progress =
     options.progress === undefined
       ? undefined
@@ -203,7 +253,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
       const prompt = promptFromTask(
         {
           id: item.id,
-          prompt: buildPrompt(item),
+          prompt: prompts.get(item.id) as ChatMessage[],
           references: item.references,
           tools: tools.map((tool) => tool.name),
         },
@@ -227,6 +277,8 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
         response,
         score,
         latencyMs: performance.now() - started,
+        batchSize: batch.length,
+        itemFingerprint: fingerprints.get(item.id) as string,
         transcript:
           options.transcripts === false
             ? undefined
@@ -344,6 +396,8 @@ function buildRecord(input: {
   response: string;
   score: Awaited<ReturnType<Scorer['score']>>;
   latencyMs: number;
+  batchSize: number;
+  itemFingerprint: string;
   transcript: TranscriptSegment[] | undefined;
 }): SampleRecord {
   const { item, trajectory, score } = input;
@@ -373,6 +427,8 @@ function buildRecord(input: {
       tool: trajectory.responseTokenIds.length - model,
     },
     latencyMs: input.latencyMs,
+    batchSize: input.batchSize,
+    itemFingerprint: input.itemFingerprint,
     response: input.response,
     finishedAt: new Date().toISOString(),
   };

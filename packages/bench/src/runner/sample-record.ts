@@ -33,8 +33,16 @@ export interface SampleRecord {
   toolCalls: SampleToolCall[];
   refusedToolCalls: number;
   tokens: { prompt: number; response: number; model: number; tool: number };
-  /** Wall time from the start of the sample's rollout to its score (shared by a batch when batchSize > 1). */
+  /**
+   * Wall time from the start of the sample's rollout to its score. With `batchSize` > 1 the samples of a batch
+   * are generated together, so each one's latency runs from the batch's start to its own score: the batch's
+   * generation time, not what the sample alone would take.
+   */
   latencyMs: number;
+  /** Samples that shared this sample's rollout (the runner's `batchSize`, or fewer for the last batch). */
+  batchSize?: number;
+  /** The item's fingerprint (`itemFingerprint`: prompt, references, answer kind) when the sample was made. */
+  itemFingerprint?: string;
   /** The decoded response. */
   response: string;
   transcript?: TranscriptSegment[];
@@ -77,6 +85,8 @@ export const sampleRecordSchema = lazySchema<SampleRecord>(
         tool: z.number().int().nonnegative(),
       }),
       latencyMs: z.number().nonnegative(),
+      batchSize: z.number().int().positive().optional(),
+      itemFingerprint: z.string().optional(),
       response: z.string(),
       finishedAt: z.string(),
     }) as unknown as z.ZodType<SampleRecord>,

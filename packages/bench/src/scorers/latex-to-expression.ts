@@ -1,7 +1,8 @@
 /**
  * Converts a normalised LaTeX math answer into mathjs expression syntax, or undefined when it uses something
- * the conversion does not know (matrices, sets, `\log` with an unclear base, ...). Handles `\frac`, `\sqrt`,
- * `\sqrt[n]`, `^{}`, `\pi`, `\cdot`, `\times`, `\div`, `\infty`, trigonometric functions and `\ln`.
+ * the conversion does not know (matrices, sets, ...). Handles `\frac`, `\sqrt`, `\sqrt[n]`, `^{}`, `\pi`,
+ * `\cdot`, `\times`, `\div`, `\infty`, trigonometric functions, `\ln` and `\log` (with a base `\log_b`; without
+ * one, natural).
  */
 export function latexToExpression(latex: string): string | undefined {
   let text = latex;
@@ -85,6 +86,13 @@ function convertCommands(text: string): string | undefined {
       index = radicand.end;
       continue;
     }
+    if (/^\\(?:log|ln)(?![a-zA-Z])/.test(text.slice(index))) {
+      const logarithm = convertLogarithm(text, index);
+      if (logarithm === undefined) return undefined;
+      output += logarithm.value;
+      index = logarithm.end;
+      continue;
+    }
     if (text[index] === '^') {
       const exponent = readArgument(text, index + 1);
       if (exponent === undefined) return undefined;
@@ -98,4 +106,47 @@ function convertCommands(text: string): string | undefined {
     index += 1;
   }
   return output;
+}
+
+/**
+ * `\log_b x`, `\log_{b}(x)`, `\log x` and `\ln x` at `start`. The argument is a brace or parenthesis group or a
+ * run of letters, digits and dots (spacing is gone after normalisation, so `\log_28` is log base 2 of 8, as
+ * LaTeX reads it). A `\log` without a base is the natural logarithm, as in SymPy's LaTeX parser.
+ */
+function convertLogarithm(text: string, start: number): { value: string; end: number } | undefined {
+  const natural = text.startsWith('\\ln', start);
+  let cursor = start + (natural ? 3 : 4);
+  let base: string | undefined;
+  if (!natural && text[cursor] === '_') {
+    const subscript = readArgument(text, cursor + 1);
+    if (subscript === undefined) return undefined;
+    base = convertCommands(subscript.value);
+    if (base === undefined) return undefined;
+    cursor = subscript.end;
+  }
+  let argument: string | undefined;
+  if (text[cursor] === '{') {
+    const group = readArgument(text, cursor);
+    if (group === undefined) return undefined;
+    argument = group.value;
+    cursor = group.end;
+  } else if (text[cursor] === '(') {
+    let depth = 0;
+    let close = cursor;
+    for (; close < text.length; close++) {
+      if (text[close] === '(') depth += 1;
+      else if (text[close] === ')' && --depth === 0) break;
+    }
+    if (close >= text.length) return undefined;
+    argument = text.slice(cursor + 1, close);
+    cursor = close + 1;
+  } else {
+    const run = /^[a-zA-Z0-9.]+/.exec(text.slice(cursor));
+    if (run === null) return undefined;
+    argument = run[0];
+    cursor += run[0].length;
+  }
+  const inner = convertCommands(argument);
+  if (inner === undefined) return undefined;
+  return { value: base === undefined ? ` log(${inner})` : ` log((${inner}),(${base}))`, end: cursor };
 }

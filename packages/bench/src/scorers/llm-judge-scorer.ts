@@ -41,10 +41,32 @@ export function defaultJudgePrompt(input: {
   ].join('\n');
 }
 
-/** The judge's verdict: correct iff the reply says "correct" and does not say "incorrect". */
+/** Words that negate a following "correct" (`not correct`, `isn't entirely correct`, `never correct`). */
+const negations = new Set(['not', 'no', 'never', 'hardly', 'neither', 'nor', 'cannot']);
+/** How many words before "correct" a negation still applies to (`not quite fully correct`). */
+const negationWindow = 3;
+
+/**
+ * The judge's verdict: correct iff the reply says "correct" (as a whole word, not negated) and says neither
+ * "incorrect", "wrong" nor a negated "correct". So `Correct` and `{"judgement": "correct"}` are correct;
+ * `Incorrect`, `Not correct`, `The answer isn't correct`, `corrected` and `not sure` are not.
+ */
 export function parseJudgeVerdict(reply: string): boolean {
-  const text = reply.toLowerCase();
-  return text.includes('correct') && !text.includes('incorrect');
+  const words =
+    reply
+      .toLowerCase()
+      .replaceAll('’', "'")
+      .match(/[a-z]+(?:'[a-z]+)?/g) ?? [];
+  let positive = false;
+  for (let index = 0; index < words.length; index++) {
+    const word = words[index] as string;
+    if (word === 'incorrect' || word === 'wrong') return false;
+    if (word !== 'correct') continue;
+    const before = words.slice(Math.max(0, index - negationWindow), index);
+    if (before.some((previous) => negations.has(previous) || previous.endsWith("n't"))) return false;
+    positive = true;
+  }
+  return positive;
 }
 
 function isRetryableStatus(status: number): boolean {
@@ -53,7 +75,7 @@ function isRetryableStatus(status: number): boolean {
 
 /**
  * LLM-as-judge through any OpenAI-compatible `/chat/completions` endpoint (temperature 0). The sample is correct
- * iff the judge says correct and not incorrect. 429/5xx/timeouts/connection errors are retried with exponential
+ * iff the judge says correct and neither incorrect nor a negated correct (`parseJudgeVerdict`). 429/5xx/timeouts/connection errors are retried with exponential
  * backoff; when the judge stays unreachable (or answers with a non-retryable error) the fallback scorer decides
  * (math equivalence for math items, exact match for text) and the result's `method` is `judge-fallback`.
  * Samples without an extractable answer are incorrect without asking the judge.

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { latexToExpression } from './latex-to-expression.js';
-import { mathEquivalent, normalizeMathAnswer, parseMathNumber } from './math-equivalence.js';
+import {
+  mathEquivalent,
+  normalizeMathAnswer,
+  parseMathNumber,
+  parseWrittenNumber,
+} from './math-equivalence.js';
 
 describe('normalizeMathAnswer', () => {
   it('removes presentation noise and canonicalises fractions', () => {
@@ -23,6 +28,17 @@ describe('normalizeMathAnswer', () => {
     expect(parseMathNumber('\\frac{3}{4}')).toBe(0.75);
     expect(parseMathNumber('137\\frac{1}{2}')).toBe(137.5);
     expect(parseMathNumber('x+1')).toBeUndefined();
+  });
+
+  it("reads written numbers as exact rationals, recording a decimal's digits", () => {
+    expect(parseWrittenNumber('12345678901234567891')).toEqual({
+      numerator: 12345678901234567891n,
+      denominator: 1n,
+    });
+    expect(parseWrittenNumber('-3.50')).toEqual({ numerator: -350n, denominator: 100n, decimals: 2 });
+    expect(parseWrittenNumber('137\\frac{1}{2}')).toEqual({ numerator: 275n, denominator: 2n });
+    expect(parseWrittenNumber('1.5e3')).toEqual({ numerator: 1500n, denominator: 1n });
+    expect(parseWrittenNumber('3/0')).toBeUndefined();
   });
 
   it('converts LaTeX to mathjs syntax', () => {
@@ -55,6 +71,17 @@ describe('mathEquivalent', () => {
     ['137 \\frac{1}{2}', '\\frac{275}{2}'],
     ['10 \\text{ inches}', '10'],
     ['k = -\\frac{1}{3}', '-\\frac13'],
+    ['12345678901234567891', '12345678901234567891'],
+    ['0.3333', '\\frac{1}{3}'],
+    ['1.4142', '\\sqrt{2}'],
+    ['2^{14}', '16384'],
+    ['\\$18.00', '18'],
+    ['$18.90', '\\$18.90'],
+    ['\\$32,\\!348', '32348'],
+    ['\\log_2 8', '3'],
+    ['\\log_{3}(81)', '4'],
+    ['\\{3, 1\\pm\\sqrt{5}\\}', '\\{1-\\sqrt5, 3, 1+\\sqrt5\\}'],
+    ['\\{1, 2\\}', '2, 1'],
   ];
   it.each(equal)('%s ≡ %s', (prediction, reference) => {
     expect(mathEquivalent(prediction, reference)).toBe(true);
@@ -70,6 +97,20 @@ describe('mathEquivalent', () => {
     ['', '0'],
     ['Evelyn', 'Bob'],
     ['2\\sqrt{2}', '\\sqrt{2}'],
+    // Exact numbers are compared exactly: no relative tolerance between integers or fractions.
+    ['10081', '10080'],
+    ['100001', '100000'],
+    ['12345678901234567890', '12345678901234567891'],
+    ['\\frac{10001}{10000}', '1'],
+    ['2^{14}', '16385'],
+    // A decimal counts only to its last digit (and 1e-4 relative).
+    ['10080.5', '10080'],
+    ['0.33', '\\frac{1}{3}'],
+    ['1.41', '\\sqrt{2}'],
+    ['\\$18.01', '18'],
+    ['\\log_2 8', '4'],
+    ['\\{1, 2\\}', '\\{1, 3\\}'],
+    ['\\{1, 2\\}', '\\{1, 2, 3\\}'],
   ];
   it.each(different)('%s ≢ %s', (prediction, reference) => {
     expect(mathEquivalent(prediction, reference)).toBe(false);

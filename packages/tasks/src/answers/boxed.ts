@@ -37,15 +37,72 @@ export function lastAnswerSpan(text: string): string | undefined {
   return text.slice(open + '<answer>'.length, close);
 }
 
-/** Unwraps `\text{...}` (and `\textbf`, `\mathrm`) keeping the content. */
+const textCommand = /\\(?:text|textbf|mathrm|mbox)\{/g;
+
+/** Index of the `}` closing the `{` at `open`, or -1 when it never closes. */
+function closingBrace(text: string, open: number): number {
+  let depth = 0;
+  for (let index = open; index < text.length; index++) {
+    const character = text[index];
+    if (character === '\\') index += 1;
+    else if (character === '{') depth += 1;
+    else if (character === '}') {
+      depth -= 1;
+      if (depth === 0) return index;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Removes bare grouping braces (`New {York}` → `New York`), which only group in text mode; braces that are a
+ * command's argument, a sub/superscript or escaped (`\frac{1}{2}`, `x^{2}`, `\{`) are kept.
+ */
+function dropBareGroups(text: string): string {
+  let result = '';
+  for (let index = 0; index < text.length; index++) {
+    const character = text[index] as string;
+    if (character === '\\') {
+      // A command name and its braced arguments stay as written.
+      const command = /^\\(?:[a-zA-Z]+|.)/.exec(text.slice(index))?.[0] ?? '\\';
+      let end = index + command.length;
+      while (/[a-zA-Z]/.test(command.slice(1)) && text[end] === '{') {
+        const close = closingBrace(text, end);
+        if (close < 0) break;
+        end = close + 1;
+      }
+      result += text.slice(index, end);
+      index = end - 1;
+    } else if ((character === '^' || character === '_') && text[index + 1] === '{') {
+      const close = closingBrace(text, index + 1);
+      const end = close < 0 ? text.length : close + 1;
+      result += text.slice(index, end);
+      index = end - 1;
+    } else if (character !== '{' && character !== '}') result += character;
+    else if (character === '}' || closingBrace(text, index) >= 0) continue;
+    else result += character;
+  }
+  return result;
+}
+
+/**
+ * Unwraps `\text{...}` (and `\textbf`, `\mathrm`, `\mbox`) keeping the content, with nested braces balanced
+ * (`\text{New {York}}` → `New York`); an unclosed command is left as written.
+ */
 export function unwrapTextCommands(text: string): string {
-  let previous: string;
   let current = text;
-  do {
-    previous = current;
-    current = current.replace(/\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}/g, '$1');
-  } while (current !== previous);
-  return current;
+  for (;;) {
+    textCommand.lastIndex = 0;
+    let match: RegExpExecArray | null = null;
+    // The innermost-last command first, so nested text commands unwrap from the inside out.
+    for (let found = textCommand.exec(current); found !== null; found = textCommand.exec(current)) {
+      if (closingBrace(current, found.index + found[0].length - 1) >= 0) match = found;
+    }
+    if (match === null) return current;
+    const open = match.index + match[0].length - 1;
+    const close = closingBrace(current, open);
+    current = `${current.slice(0, match.index)}${dropBareGroups(current.slice(open + 1, close))}${current.slice(close + 1)}`;
+  }
 }
 
 /**
