@@ -39,8 +39,36 @@ describe('arpo', () => {
     );
     const badSeed = await run(['demo', '--seed', 'x']);
     expect(badSeed.error).toContain("Invalid argument '--seed'");
+  });
+
+  it('names an unknown flag, a missing value or a stray argument in one line, without a stack trace', async () => {
     const unknownFlag = await run(['demo', '--sed', '1']);
-    expect(unknownFlag.code).toBe(1);
-    expect(unknownFlag.error).toContain("Unknown option '--sed'");
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.error).toBe("arpo demo: unknown option '--sed'; see 'arpo demo --help' [usage]\n");
+    const missingValue = await run(['train', '--from']);
+    expect(missingValue.code).toBe(2);
+    expect(missingValue.error).toBe(
+      "arpo train: option '--from' needs a value; see 'arpo train --help' [usage]\n",
+    );
+    const stray = await run(['sft', 'runs/a']);
+    expect(stray.error).toContain("unexpected argument 'runs/a'");
+    for (const result of [unknownFlag, missingValue, stray]) {
+      expect(result.error).not.toMatch(/unexpected failure|TypeError|\n\s+at /);
+      expect(result.error.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('checks the KL and entropy flags', async () => {
+    const estimator = await run(['demo', '--kl-estimator', 'k4']);
+    expect(estimator.code).toBe(1);
+    expect(estimator.error).toContain(
+      "Invalid argument '--kl-estimator': must be one of k1, abs, k2, k3, k1+, k2+, k3+, got 'k4'",
+    );
+    const coefficient = await run(['demo', '--kl-coefficient=-1']);
+    expect(coefficient.error).toContain(
+      "Invalid argument '--kl-coefficient': must be a non-negative number, got '-1'",
+    );
+    const entropy = await run(['demo', '--entropy-coefficient', 'lots']);
+    expect(entropy.error).toContain("'--entropy-coefficient'");
   });
 });

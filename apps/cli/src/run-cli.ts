@@ -1,6 +1,7 @@
 import { ArpoError } from '@arpo/core';
 import type { Command, CommandIo } from './command.js';
 import { commands } from './commands.js';
+import { UsageError } from './usage-error.js';
 import { cliVersion } from './version.js';
 
 function helpText(list: readonly Command[]): string {
@@ -34,6 +35,12 @@ export async function runCli(argv: readonly string[], io: CommandIo): Promise<nu
   try {
     return await command.run(rest, io);
   } catch (error) {
+    // A bad command line is the user's to fix: one line naming the flag, exit code 2 like an unknown command.
+    const usage = UsageError.isInstance(error) ? error : UsageError.fromParseArgs(error, name);
+    if (usage !== undefined) {
+      io.error(`arpo ${name}: ${usage.message} [${usage.code}]\n`);
+      return 2;
+    }
     if (ArpoError.isInstance(error)) {
       io.error(`arpo ${name}: ${error.message} [${error.code}]\n`);
       return 1;

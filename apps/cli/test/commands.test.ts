@@ -49,6 +49,19 @@ describe('config files', () => {
     expect(broken.error).toContain('syntax error');
   });
 
+  it('names the file and line of a model size that only fails once merged with the defaults', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'arpo-cli-config-'));
+    // heads comes from the defaults (4): 130 is not divisible by it, which the file alone cannot show.
+    await writeFile(
+      join(directory, 'model.jsonc'),
+      '{\n  "seed": 1,\n  "model": {\n    "modelDim": 130\n  }\n}\n',
+    );
+    const result = await run(['sft', '--config', 'model.jsonc'], directory);
+    expect(result.code).toBe(1);
+    expect(result.error).toContain(`${join(directory, 'model.jsonc')}:4`);
+    expect(result.error).toContain('model.modelDim: model.modelDim 130 is not divisible by model.heads 4');
+  });
+
   it('train needs --from, and a run directory', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'arpo-cli-train-'));
     const missing = await run(['train'], directory);
@@ -83,6 +96,29 @@ describe('arpo sft → train → eval, and demo resume (real runtime)', () => {
     expect(state.step).toBe(2);
     const metrics = (await readFile(join(directory, 'grpo', 'metrics.jsonl'), 'utf8')).trim().split('\n');
     expect(metrics.length).toBeGreaterThan(2);
+
+    const dapo = await run(['train', '--from', 'sft', '--algo', 'dapo', '--out', 'dapo'], directory);
+    expect(dapo.error).toBe('');
+    expect(dapo.code).toBe(0);
+    expect(dapo.out).toContain('dapo step 2/2');
+    expect(dapo.out).toContain('Evaluation after dapo');
+    const dapoLines = (await readFile(join(directory, 'dapo', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const dapoSteps = dapoLines.filter((line) => line.phase === 'rl');
+    expect(dapoSteps.map((line) => line.step)).toEqual([0, 1]);
+    for (const line of dapoSteps) {
+      // DAPO's preset has no KL term. A 1-epoch SFT policy often scores every sample alike: dynamic sampling
+      // then drops every group (no accuracy spread) within its 3 rounds and the step reports why.
+      expect(line.reference_kl).toBeUndefined();
+      if (line.kind === 'train') expect(line.sampling_rounds as number).toBeGreaterThanOrEqual(1);
+      else
+        expect(line.reason).toMatch(
+          /^no trajectories to train on: dynamic sampling found no group with accuracy spread in [123] rounds$/,
+        );
+    }
+    expect(JSON.parse(await readFile(join(directory, 'dapo', 'training-state.json'), 'utf8')).step).toBe(2);
 
     const evaluation = await run(['eval', '--from', 'grpo'], directory);
     expect(evaluation.error).toBe('');

@@ -21,6 +21,19 @@ describe('reference RL parquet loader', () => {
     expect(new Set(tasks.map((task) => task.id)).size).toBe(180);
   });
 
+  it('loads the 10,000-row training file with no bad rows', async () => {
+    const { tasks, skipped } = await loadReferenceParquet(join(shared, 'train_10k.parquet'), {
+      onInvalidRow: 'skip',
+    });
+    expect(skipped).toEqual([]);
+    expect(tasks).toHaveLength(10_000);
+    expect(new Set(tasks.map((task) => task.id)).size).toBe(10_000);
+    for (const task of tasks) {
+      expect(task.references.length).toBeGreaterThan(0);
+      expect(task.prompt.at(-1)?.role).toBe('user');
+    }
+  });
+
   it('can restore the \\b that the source data lost', async () => {
     const { tasks } = await loadReferenceParquet(join(shared, 'valid.parquet'), { backspace: 'fix' });
     expect(tasks[0]?.prompt[0]?.content).not.toContain('\u0008');

@@ -140,6 +140,55 @@ describe('end to end on the real runtime', () => {
     // Pyodide really computed something: at least one call printed a number.
     expect(ran.some((call) => call.error === undefined && /^-?\d+\s*$/.test(call.output))).toBe(true);
     expect(after.reusedTokens - before.reusedTokens).toBeGreaterThan(0);
+
+    // Once more with the default alpha = 0.5, beta = 0.2, so branching depends on the measured entropies. Every
+    // turn's top-10 logprobs are recorded on the way (through a proxy) to recompute the reference entropy here:
+    // over the first k = 20 positions, -sum p log p of the top 10, summed, over ln|V|.
+    const measured: number[] = [];
+    const ln = Math.log(policy.vocabularySize);
+    const measuring = new Proxy(policy, {
+      get(target, key) {
+        if (key === 'generate') {
+          return async (...parameters: Parameters<typeof target.generate>) => {
+            const results = await target.generate(...parameters);
+            for (const sequence of results.flatMap((result) => result.sequences)) {
+              expect(sequence.topLogprobs).toHaveLength(sequence.tokenIds.length);
+              let total = 0;
+              for (const top of sequence.topLogprobs!.slice(0, 20)) {
+                expect(top.logprobs).toHaveLength(10);
+                for (const logprob of top.logprobs) total -= Math.exp(logprob) * logprob;
+              }
+              measured.push(total / ln);
+            }
+            return results;
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const defaults = await sampleArpo({
+      environment: { policy: measuring, tools: [python], protocol },
+      prompts,
+      settings: { seed: 4, maxResponseTokens: 160 },
+      arpo: { trajectories: 4, initial: 2 },
+    });
+    const forks = defaults.flatMap((group) => group.tree.nodes.flatMap((node) => node.fork ?? []));
+    expect(forks.length).toBeGreaterThan(0);
+    for (const fork of forks) {
+      expect(Number.isFinite(fork.entropy) && Number.isFinite(fork.entropyDelta)).toBe(true);
+      // Top-10 entropy is at most ln 10 per position.
+      expect(fork.entropy).toBeGreaterThan(0);
+      expect(fork.entropy).toBeLessThanOrEqual((20 * Math.log(10)) / ln + 1e-6);
+      expect(measured.some((entropy) => Math.abs(entropy - fork.entropy) < 1e-6)).toBe(true);
+      expect(fork.probability).toBeCloseTo(Math.min(1, Math.max(0, 0.5 + 0.2 * fork.entropyDelta)), 9);
+    }
+    // A fork at a later call compares that turn with the first one: a real, non-zero entropy change.
+    expect(forks.some((fork) => fork.entropyDelta !== 0)).toBe(true);
+    for (const group of defaults) {
+      expect(group.trajectories.length).toBeLessThanOrEqual(4);
+      parse(rolloutTreeSchema, group.tree);
+    }
   }, 60_000);
 
   it('runs two real RL steps end to end', async () => {

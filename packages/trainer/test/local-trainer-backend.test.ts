@@ -1,12 +1,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeReferenceObjective } from '@arpo/advantage';
-import { createRandom, type LossConfig, type TrainingDatum } from '@arpo/core';
+import {
+  computeReferenceObjective,
+  entropiesFromLogits,
+  importanceRatio,
+  klPenaltyGradient,
+} from '@arpo/advantage';
+import { createRandom, type KlEstimator, type LossConfig, type TrainingDatum } from '@arpo/core';
 import { NativePolicy } from '@arpo/policy';
-import { DecoderTransformer } from '@arpo/tensor';
+import { buildLogitsGraph, compileGraph, DecoderTransformer, type TensorValue } from '@arpo/tensor';
 import { createByteTokenizer } from '@arpo/testing';
 import { describe, expect, it } from 'vitest';
+import { packBatch, packedFeeds } from '../src/data/pack-batch.js';
 import { LocalTrainerBackend } from '../src/engine/local-trainer-backend.js';
 
 const tokenizer = createByteTokenizer();
@@ -67,6 +73,31 @@ describe('LocalTrainerBackend objective', () => {
       },
     ],
     ['importance sampling token-sum', { lossFunction: 'importance_sampling', aggregation: 'token-sum' }],
+    ['PPO token-mean with k1 KL', { lossFunction: 'ppo', klCoefficient: 0.2, klEstimator: 'k1' }],
+    ['PPO token-mean with k2 KL', { lossFunction: 'ppo', klCoefficient: 0.2, klEstimator: 'k2' }],
+    [
+      'PPO token-sum with abs KL',
+      { lossFunction: 'ppo', aggregation: 'token-sum', klCoefficient: 0.2, klEstimator: 'abs' },
+    ],
+    [
+      'PPO dual clip with straight-through k3+ KL',
+      {
+        lossFunction: 'ppo',
+        clipLow: 0.2,
+        clipHigh: 0.28,
+        dualClip: 3,
+        klCoefficient: 0.3,
+        klEstimator: 'k3+',
+      },
+    ],
+    [
+      'PPO seq-mean-token-sum with k1+ KL',
+      { lossFunction: 'ppo', aggregation: 'seq-mean-token-sum', klCoefficient: 0.1, klEstimator: 'k1+' },
+    ],
+    [
+      'cross-entropy seq-mean-token-sum',
+      { lossFunction: 'cross_entropy', aggregation: 'seq-mean-token-sum' },
+    ],
   ];
 
   it.each(configs)('agrees with the reference objective math: %s', async (_name, config) => {
@@ -79,6 +110,159 @@ describe('LocalTrainerBackend objective', () => {
       expect(result.metrics.clip_fraction).toBeCloseTo(reference.metrics.clipFraction, 5);
       expect(result.metrics.approx_kl).toBeCloseTo(reference.metrics.approxKl, 5);
       if (config.klCoefficient !== undefined) expect(result.metrics.kl_loss).toBeCloseTo(reference.klLoss, 5);
+    }
+    await backend.close();
+  });
+
+  it('agrees with the reference objective math given the same entropies (entropy bonus)', async () => {
+    const backend = await createBackend();
+    const data = randomData(3, 5);
+    // Per-position entropies of the same weights, from the logits graph, as the reference math takes them.
+    const logitsGraph = await compileGraph(buildLogitsGraph(model, { name: 'entropy-logits' }));
+    const packed = packBatch(data, { contextLength: model.config.contextLength });
+    const feeds: Record<string, TensorValue> = { input_ids: packedFeeds(packed).input_ids! };
+    for (const [name, value] of backend.parameters) feeds[name] = value;
+    const logits = (await logitsGraph.run(feeds)).logits!.data as Float32Array;
+    await logitsGraph.dispose();
+    const vocabulary = model.config.vocabSize;
+    const entropies = data.map((datum, row) =>
+      entropiesFromLogits(
+        logits.subarray(row * packed.length * vocabulary, (row + 1) * packed.length * vocabulary),
+        vocabulary,
+      ).slice(0, datum.targetTokenIds.length),
+    );
+    for (const config of [
+      { lossFunction: 'ppo', entropyCoefficient: 0.01 },
+      {
+        lossFunction: 'ppo',
+        aggregation: 'seq-mean-token-mean',
+        entropyCoefficient: 0.05,
+        klCoefficient: 0.1,
+      },
+    ] as LossConfig[]) {
+      const result = await backend.forwardBackward(data, config);
+      backend.discardGradients();
+      const reference = computeReferenceObjective({ data, logprobs: result.logprobs, entropies }, config);
+      expect(result.metrics.entropy).toBeCloseTo(reference.entropy, 4);
+      expect(result.metrics.loss).toBeCloseTo(reference.loss, 4);
+      // The bonus really moved the loss: it is not the policy loss alone.
+      expect(
+        Math.abs(reference.loss - reference.policyLoss - (config.klCoefficient ?? 0) * reference.klLoss),
+      ).toBeGreaterThan(1e-3);
+    }
+    await backend.close();
+  });
+
+  /**
+   * d(loss)/d(logprob) per token from the reference math: the policy term (−A·r, zero where the PPO clip or the
+   * dual clip is active) plus klCoefficient · the estimator's autograd gradient (k2's for the `+` variants),
+   * times weight / token count (token-mean).
+   */
+  function tokenGradients(
+    data: readonly TrainingDatum[],
+    logprobs: readonly Float32Array[],
+    config: LossConfig,
+  ) {
+    const tokens = data.reduce(
+      (sum, datum) => sum + datum.weights!.reduce((total, weight) => total + weight, 0),
+      0,
+    );
+    return data.map((datum, row) =>
+      Float32Array.from(logprobs[row]!, (logprob, position) => {
+        const weight = datum.weights![position]!;
+        if (weight === 0) return 0;
+        const advantage = datum.advantages![position]!;
+        const ratio = importanceRatio(logprob, datum.logprobs![position]!);
+        let policy = -advantage * ratio;
+        if (config.lossFunction === 'ppo') {
+          const low = config.clipLow ?? 0.2;
+          const high = config.clipHigh ?? low;
+          const bounded = Math.min(Math.max(ratio, 1 - low), 1 + high);
+          const clippedActive = -advantage * bounded > -advantage * ratio;
+          const dualActive =
+            config.dualClip !== undefined &&
+            advantage < 0 &&
+            Math.max(-advantage * bounded, -advantage * ratio) > -advantage * config.dualClip;
+          if (clippedActive || dualActive) policy = 0;
+        }
+        const kl = klPenaltyGradient(
+          logprob,
+          datum.referenceLogprobs![position]!,
+          config.klEstimator ?? 'k3',
+        );
+        return (weight * (policy + (config.klCoefficient ?? 0) * kl)) / tokens;
+      }),
+    );
+  }
+
+  /** Parameter gradients of Σ c·log p, through the plain importance-sampling graph (ratio 1: old = current). */
+  async function surrogateGradients(
+    backend: LocalTrainerBackend,
+    data: readonly TrainingDatum[],
+    perToken: Float32Array[],
+  ) {
+    const current = await backend.forward(data);
+    const surrogate = data.map((datum, row) => ({
+      inputTokenIds: datum.inputTokenIds,
+      targetTokenIds: datum.targetTokenIds,
+      weights: new Float32Array(datum.targetTokenIds.length).fill(1),
+      logprobs: current.logprobs[row]!,
+      advantages: perToken[row]!.map((value) => -value),
+    }));
+    await backend.forwardBackward(surrogate, {
+      lossFunction: 'importance_sampling',
+      aggregation: 'token-sum',
+    });
+    const gradients = backend.accumulatedGradients();
+    backend.discardGradients();
+    return gradients;
+  }
+
+  function relativeError(actual: Map<string, Float32Array>, expected: Map<string, Float32Array>) {
+    let difference = 0;
+    let norm = 0;
+    for (const [name, values] of expected) {
+      const other = actual.get(name)!;
+      values.forEach((value, index) => {
+        difference += (value - other[index]!) ** 2;
+        norm += value ** 2;
+      });
+    }
+    return { error: Math.sqrt(difference / norm), norm: Math.sqrt(norm) };
+  }
+
+  const estimators: KlEstimator[] = ['k1', 'abs', 'k2', 'k3', 'k1+', 'k2+', 'k3+'];
+  it.each(estimators)('has the analytic parameter gradient with the %s KL estimator', async (estimator) => {
+    const backend = await createBackend(5);
+    const data = randomData(11, 4);
+    // k3+ also under the PPO clip and dual clip; the others with the plain importance-sampling term.
+    const config: LossConfig =
+      estimator === 'k3+'
+        ? {
+            lossFunction: 'ppo',
+            clipLow: 0.2,
+            clipHigh: 0.28,
+            dualClip: 3,
+            klCoefficient: 0.5,
+            klEstimator: estimator,
+          }
+        : { lossFunction: 'importance_sampling', klCoefficient: 0.5, klEstimator: estimator };
+    const trained = await backend.forwardBackward(data, config);
+    const inGraph = backend.accumulatedGradients();
+    backend.discardGradients();
+    const expected = await surrogateGradients(backend, data, tokenGradients(data, trained.logprobs, config));
+    const { error, norm } = relativeError(inGraph, expected);
+    expect(norm).toBeGreaterThan(1e-4);
+    expect(error).toBeLessThan(2e-3);
+    if (estimator.endsWith('+') && estimator !== 'k2+') {
+      // Straight-through: the gradient is k2's, measurably not that of the estimator's own value.
+      const base = estimator.replace('+', '') as KlEstimator;
+      const valueGradient = await surrogateGradients(
+        backend,
+        data,
+        tokenGradients(data, trained.logprobs, { ...config, klEstimator: base }),
+      );
+      expect(relativeError(inGraph, valueGradient).error).toBeGreaterThan(1e-2);
     }
     await backend.close();
   });

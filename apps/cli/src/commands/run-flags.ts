@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from '@arpo/core';
-import { loadConfigFile } from '../config/load-config-file.js';
+import { InvalidArgumentError, type KlEstimator, ValidationError } from '@arpo/core';
+import { configFieldLine, loadConfigFile } from '../config/load-config-file.js';
 import {
   type AlgorithmName,
   algorithmNames,
+  klEstimatorNames,
   mergeRunConfig,
   type RunConfig,
   type RunConfigInput,
@@ -23,12 +24,15 @@ export const runFlagOptions = {
   'multi-hop-train': { type: 'string' },
   'multi-hop-test': { type: 'string' },
   'rl-learning-rate': { type: 'string' },
+  'kl-coefficient': { type: 'string' },
+  'kl-estimator': { type: 'string' },
+  'entropy-coefficient': { type: 'string' },
 } as const;
 
 export type RunFlagValues = { [K in keyof typeof runFlagOptions]?: string };
 
 export const runFlagsUsage =
-  '[--config FILE] [--seed N] [--out DIR] [--algo arpo|grpo|dapo] [--rl-steps N] [--sft-epochs N] [--train-tasks N] [--test-tasks N] [--multi-hop-train N] [--multi-hop-test N] [--rl-learning-rate X]';
+  '[--config FILE] [--seed N] [--out DIR] [--algo arpo|grpo|dapo] [--rl-steps N] [--sft-epochs N] [--train-tasks N] [--test-tasks N] [--multi-hop-train N] [--multi-hop-test N] [--rl-learning-rate X] [--kl-coefficient X] [--kl-estimator k1|abs|k2|k3|k1+|k2+|k3+] [--entropy-coefficient X]';
 
 export function integerFlag(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -52,6 +56,29 @@ export function positiveNumberFlag(value: string | undefined, name: string): num
     });
   }
   return number;
+}
+
+export function nonNegativeNumberFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !(number >= 0) || !Number.isFinite(number)) {
+    throw new InvalidArgumentError({
+      argument: `--${name}`,
+      message: `must be a non-negative number, got '${value}'`,
+    });
+  }
+  return number;
+}
+
+export function klEstimatorFlag(value: string | undefined): KlEstimator | undefined {
+  if (value === undefined) return undefined;
+  if (!(klEstimatorNames as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError({
+      argument: '--kl-estimator',
+      message: `must be one of ${klEstimatorNames.join(', ')}, got '${value}'`,
+    });
+  }
+  return value as KlEstimator;
 }
 
 export function algorithmFlag(value: string | undefined): AlgorithmName | undefined {
@@ -88,6 +115,12 @@ export function flagsToConfig(values: RunFlagValues): RunConfigInput {
       ...definedField('steps', steps),
       ...definedField('algorithm', algorithm),
       ...definedField('learningRate', learningRate),
+      ...definedField('klCoefficient', nonNegativeNumberFlag(values['kl-coefficient'], 'kl-coefficient')),
+      ...definedField('klEstimator', klEstimatorFlag(values['kl-estimator'])),
+      ...definedField(
+        'entropyCoefficient',
+        nonNegativeNumberFlag(values['entropy-coefficient'], 'entropy-coefficient'),
+      ),
     },
   };
 }
@@ -96,22 +129,46 @@ function definedField<K extends string, V>(key: K, value: V | undefined): { [P i
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-/** base ← config file (if `--config`) ← flags. Config errors name the file, line and field. */
+/**
+ * base ← config file (if `--config`) ← flags. Config errors name the file, line and field; so does a check of
+ * the merged result (modelDim divisible by heads), at the file that set the field (`--config`, else `baseSource`).
+ */
 export async function resolveRunConfig(options: {
   values: RunFlagValues;
   cwd: string;
   base: RunConfig;
+  /** The file `base` was read from (a run directory's config.json), for errors. Default: the built-in defaults. */
+  baseSource?: string;
 }): Promise<RunConfig> {
   let config = options.base;
-  if (options.values.config !== undefined) {
-    const file = await loadConfigFile(resolve(options.cwd, options.values.config), runConfigSchema);
+  const configPath =
+    options.values.config === undefined ? undefined : resolve(options.cwd, options.values.config);
+  if (configPath !== undefined) {
+    const file = await loadConfigFile(configPath, runConfigSchema);
     config = mergeRunConfig(config, file);
   }
   config = mergeRunConfig(config, flagsToConfig(options.values));
   if (config.model.modelDim % config.model.heads !== 0) {
-    throw new InvalidArgumentError({
-      argument: 'model.heads',
+    const issue = {
       message: `model.modelDim ${config.model.modelDim} is not divisible by model.heads ${config.model.heads}`,
+    };
+    // Report it where it was set: the field of --config (or of the base file) that sets heads or modelDim.
+    for (const source of [configPath, options.baseSource]) {
+      if (source === undefined) continue;
+      for (const field of ['heads', 'modelDim']) {
+        const line = await configFieldLine(source, ['model', field]);
+        if (line === undefined) continue;
+        throw new ValidationError({
+          subject: 'run config',
+          source: `${source}:${line}`,
+          issues: [{ path: ['model', field], message: `${issue.message} (line ${line})` }],
+        });
+      }
+    }
+    throw new ValidationError({
+      subject: 'run config',
+      source: 'the built-in defaults',
+      issues: [{ path: ['model', 'heads'], ...issue }],
     });
   }
   return config;

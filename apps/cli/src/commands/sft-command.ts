@@ -5,6 +5,7 @@ import type { Command } from '../command.js';
 import { checkSavedTokenizer, createEmbeddedSetup, saveTokenizer } from '../main-job/embedded-setup.js';
 import { claimRunDirectory, formatEvaluation } from '../main-job/main-job.js';
 import { evaluationPhase, sftPhase, writeJsonAtomic } from '../main-job/phases.js';
+import { phaseEvents, trimMetricsForResume } from '../main-job/run-metrics.js';
 import { defaultRunConfig } from '../run-config/run-config.js';
 import { resolveRunConfig, runFlagOptions, runFlagsUsage } from './run-flags.js';
 
@@ -18,15 +19,22 @@ export const sftCommand: Command = {
     const config = await resolveRunConfig({ values, cwd: io.cwd, base: defaultRunConfig });
     const directory = resolve(io.cwd, values.out ?? `runs/sft-seed${config.seed}`);
     const log = (line: string) => io.out(`${line}\n`);
-    await claimRunDirectory(directory, config);
+    if (await claimRunDirectory(directory, config))
+      await trimMetricsForResume(directory, { redone: ['after-sft'] });
     const setup = await createEmbeddedSetup({ config, directory, log });
     try {
       const tokenizerFolder = join(directory, 'tokenizer');
       if (existsSync(join(tokenizerFolder, 'tokenizer.json')))
         await checkSavedTokenizer(setup, tokenizerFolder);
       else await saveTokenizer(setup, tokenizerFolder);
-      const sft = await sftPhase({ setup, directory, log });
-      const evaluation = await evaluationPhase({ setup, directory, name: 'after-sft', step: 0 });
+      const sft = await sftPhase({ setup, directory, log, events: phaseEvents(directory, 'sft') });
+      const evaluation = await evaluationPhase({
+        setup,
+        directory,
+        name: 'after-sft',
+        step: 0,
+        events: phaseEvents(directory, 'after-sft'),
+      });
       log(`Evaluation after SFT: ${formatEvaluation(evaluation, config)}`);
       await writeJsonAtomic(join(directory, 'summary.json'), { sft, evaluation });
       log(`Run files: ${directory}. Next: arpo train --from ${directory} --algo arpo`);

@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@arpo/core';
-import { createJsonlMetricsSink } from '@arpo/trainer';
 import type { Command } from '../command.js';
 import { checkSavedTokenizer, createEmbeddedSetup, saveTokenizer } from '../main-job/embedded-setup.js';
 import { claimRunDirectory, formatEvaluation } from '../main-job/main-job.js';
 import { evaluationPhase, readJson, rlPhase, type SftState, writeJsonAtomic } from '../main-job/phases.js';
 import { createProgressReporter } from '../main-job/progress.js';
+import { phaseEvents, trimMetricsForResume } from '../main-job/run-metrics.js';
 import type { RunConfig } from '../run-config/run-config.js';
 import { resolveRunConfig, runFlagOptions, runFlagsUsage } from './run-flags.js';
 
@@ -41,7 +41,12 @@ export const trainCommand: Command = {
     }
     const from = resolve(io.cwd, values.from);
     const base = await readRunConfig(from);
-    const config = await resolveRunConfig({ values, cwd: io.cwd, base });
+    const config = await resolveRunConfig({
+      values,
+      cwd: io.cwd,
+      base,
+      baseSource: join(from, 'config.json'),
+    });
     for (const section of fixedSections) {
       if (JSON.stringify(config[section]) !== JSON.stringify(base[section])) {
         throw new InvalidArgumentError({
@@ -60,8 +65,7 @@ export const trainCommand: Command = {
     const sftState = await readJson<SftState>(sftStatePath);
     const directory = resolve(io.cwd, values.out ?? `runs/train-${config.rl.algorithm}-seed${config.seed}`);
     const log = (line: string) => io.out(`${line}\n`);
-    await claimRunDirectory(directory, config);
-    const events = createJsonlMetricsSink(join(directory, 'metrics.jsonl'));
+    if (await claimRunDirectory(directory, config)) await trimMetricsForResume(directory);
     const setup = await createEmbeddedSetup({ config, directory, log });
     try {
       await checkSavedTokenizer(setup, join(from, 'tokenizer'));
@@ -71,7 +75,7 @@ export const trainCommand: Command = {
       const rl = await rlPhase({
         setup,
         directory,
-        events,
+        events: phaseEvents(directory, 'rl'),
         log,
         progress: createProgressReporter({
           label: `${config.rl.algorithm} step`,
@@ -85,7 +89,7 @@ export const trainCommand: Command = {
         directory,
         name: `after-${config.rl.algorithm}`,
         step: config.rl.steps,
-        events,
+        events: phaseEvents(directory, `after-${config.rl.algorithm}`),
       });
       log(`Evaluation after ${config.rl.algorithm}: ${formatEvaluation(evaluation, config)}`);
       await writeJsonAtomic(join(directory, 'summary.json'), { from, rl, evaluation });

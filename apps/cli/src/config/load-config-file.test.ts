@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { lazySchema, ValidationError } from '@arpo/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfigFile, parseConfigText } from './load-config-file.js';
+import { runConfigSchema } from '../run-config/run-config.js';
+import { configFieldLine, loadConfigFile, parseConfigText } from './load-config-file.js';
 
 const schema = lazySchema('train config', () =>
   z.object({
@@ -64,5 +65,44 @@ describe('config files', () => {
     await expect(loadConfigFile(join(directory, 'nope.json'), schema)).rejects.toThrow(/ENOENT/);
     writeFileSync(join(directory, 'ok.json'), '{"algorithm":"grpo","rollout":{"alpha":0,"trajectories":8}}');
     expect((await loadConfigFile(join(directory, 'ok.json'), schema)).algorithm).toBe('grpo');
+  });
+});
+
+describe('run config KL and entropy settings', () => {
+  it('accepts them and names the line of a bad estimator or a negative coefficient', () => {
+    const good =
+      '{\n  "rl": { "klCoefficient": 0.01, "klEstimator": "k3+", "entropyCoefficient": 0.001 }\n}\n';
+    expect(parseConfigText({ text: good, source: 'kl.json', schema: runConfigSchema }).rl).toEqual({
+      klCoefficient: 0.01,
+      klEstimator: 'k3+',
+      entropyCoefficient: 0.001,
+    });
+    const estimator = failure(() =>
+      parseConfigText({
+        text: '{\n  "rl": {\n    "klEstimator": "k4"\n  }\n}\n',
+        source: 'kl.json',
+        schema: runConfigSchema,
+      }),
+    );
+    expect(estimator.source).toBe('kl.json:3');
+    expect(estimator.field).toBe('rl.klEstimator');
+    const coefficient = failure(() =>
+      parseConfigText({
+        text: '{\n  "rl": {\n    "steps": 2,\n    "klCoefficient": -0.1\n  }\n}\n',
+        source: 'kl.json',
+        schema: runConfigSchema,
+      }),
+    );
+    expect(coefficient.source).toBe('kl.json:4');
+    expect(coefficient.field).toBe('rl.klCoefficient');
+  });
+
+  it('finds the line of a field for errors found after merging', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'arpo-field-line-'));
+    const path = join(directory, 'a.jsonc');
+    writeFileSync(path, '{\n  // comment\n  "model": {\n    "heads": 3,\n  },\n}\n');
+    expect(await configFieldLine(path, ['model', 'heads'])).toBe(4);
+    expect(await configFieldLine(path, ['model', 'modelDim'])).toBeUndefined();
+    expect(await configFieldLine(join(directory, 'missing.json'), ['model'])).toBeUndefined();
   });
 });

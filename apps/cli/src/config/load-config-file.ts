@@ -89,3 +89,24 @@ export function parseConfigText<T>(options: { text: string; source: string; sche
     cause: result.error,
   });
 }
+
+/**
+ * The line of field `path` in a JSON (with comments) config file, or undefined when the file does not set it;
+ * for errors found only after merging files and flags.
+ */
+export async function configFieldLine(
+  path: string,
+  field: readonly (string | number)[],
+): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const tree = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  if (tree === undefined) return undefined;
+  const node = findNodeAtLocation(tree, field as (string | number)[]);
+  if (node === undefined) return undefined;
+  return lineAndColumn(text, (node.parent?.type === 'property' ? node.parent : node).offset).line;
+}

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type EventSink, fanOutEventSink, InvalidArgumentError } from '@arpo/core';
-import { createJsonlMetricsSink } from '@arpo/trainer';
+import { type EventSink, InvalidArgumentError } from '@arpo/core';
 import type { RunConfig } from '../run-config/run-config.js';
 import { checkSavedTokenizer, createEmbeddedSetup, saveTokenizer } from './embedded-setup.js';
 import {
@@ -14,6 +13,7 @@ import {
   writeJsonAtomic,
 } from './phases.js';
 import { createProgressReporter } from './progress.js';
+import { phaseEvents, type RunPhase, trimMetricsForResume } from './run-metrics.js';
 
 export interface MainJobOptions {
   config: RunConfig;
@@ -62,8 +62,9 @@ export async function claimRunDirectory(directory: string, config: RunConfig): P
  * The main job: built-in tasks → teacher demonstrations (with a share of mistakes) → a byte-level tokenizer and
  * a small decoder transformer trained in-process (SFT cold start) → evaluation → RL (ARPO by default) →
  * evaluation. Saves the config, tokenizer, metrics (JSONL), transcripts, evaluations, checkpoints and a summary
- * under `directory`. Killed at any point, the same command continues where it stopped: SFT is not redone and RL
- * resumes from its last checkpoint.
+ * under `directory`. Killed at any point, the same command continues where it stopped: SFT is not redone, RL
+ * resumes from its last checkpoint, and `metrics.jsonl` (each line labelled with its `phase`) ends up as an
+ * uninterrupted run's.
  */
 export async function runMainJob(options: MainJobOptions): Promise<MainJobSummary> {
   const started = performance.now();
@@ -71,27 +72,26 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
   const resuming = await claimRunDirectory(directory, config);
   if (resuming) log(`Resuming the run in ${directory}.`);
   const metricsPath = join(directory, 'metrics.jsonl');
-  const events = fanOutEventSink([
-    createJsonlMetricsSink(metricsPath),
-    ...(options.events ? [options.events] : []),
-  ]);
+  // The continuation rewrites what the interrupted run wrote after its last saved state: drop those lines.
+  if (resuming) await trimMetricsForResume(directory);
+  const events = (phase: RunPhase) => phaseEvents(directory, phase, options.events);
   const setup = await createEmbeddedSetup({ config, directory, log });
   try {
     const tokenizerFolder = join(directory, 'tokenizer');
     if (existsSync(join(tokenizerFolder, 'tokenizer.json')))
       await checkSavedTokenizer(setup, tokenizerFolder);
     else await saveTokenizer(setup, tokenizerFolder);
-    const sft = await sftPhase({ setup, directory, events, log });
+    const sft = await sftPhase({ setup, directory, events: events('sft'), log });
     const beforePath = join(directory, 'evaluation-after-sft.json');
     const before = existsSync(beforePath)
       ? await readJson<EvaluationSummary>(beforePath)
-      : await evaluationPhase({ setup, directory, name: 'after-sft', step: 0, events });
+      : await evaluationPhase({ setup, directory, name: 'after-sft', step: 0, events: events('after-sft') });
     log(`Evaluation after SFT: ${formatEvaluation(before, config)}`);
     const write = options.write ?? ((text: string) => log(text.trimEnd()));
     const rl = await rlPhase({
       setup,
       directory,
-      events,
+      events: events('rl'),
       log,
       progress: createProgressReporter({
         label: `${config.rl.algorithm} step`,
@@ -105,7 +105,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobSummar
       directory,
       name: `after-${config.rl.algorithm}`,
       step: config.rl.steps,
-      events,
+      events: events(`after-${config.rl.algorithm}`),
     });
     log(`Evaluation after ${config.rl.algorithm}: ${formatEvaluation(after, config)}`);
     const state = await readJson<{ checkpoint: string }>(join(directory, 'training-state.json')).catch(

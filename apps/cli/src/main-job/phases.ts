@@ -44,7 +44,11 @@ export async function readJson<T>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
 }
 
-/** The RL settings for a run config: the algorithm's reference preset, sized for a tiny CPU model. */
+/**
+ * The RL settings for a run config: the algorithm's reference preset (its loss, including GRPO's KL term to the
+ * frozen SFT policy), sized for a tiny CPU model; `rl.klCoefficient`, `rl.klEstimator` and
+ * `rl.entropyCoefficient` override the preset's.
+ */
 export function algorithmSettings(config: RunConfig['rl']): RlAlgorithmSettings {
   const preset = getAlgorithmPreset(config.algorithm);
   const rollout = {
@@ -54,7 +58,13 @@ export function algorithmSettings(config: RunConfig['rl']): RlAlgorithmSettings 
     toolTimeoutMs: 10_000,
   };
   const optimizer = { learningRate: config.learningRate, weightDecay: 0, maxGradientNorm: 1 };
-  const loss = { ...preset.loss, klCoefficient: 0 };
+  // KL to the frozen SFT policy and the entropy bonus: the preset's unless the config sets them.
+  const loss = {
+    ...preset.loss,
+    ...(config.klCoefficient === undefined ? {} : { klCoefficient: config.klCoefficient }),
+    ...(config.klEstimator === undefined ? {} : { klEstimator: config.klEstimator }),
+    ...(config.entropyCoefficient === undefined ? {} : { entropyCoefficient: config.entropyCoefficient }),
+  };
   const common = { estimator: preset.estimator, loss, optimizer, rollout, microBatchSize: 16 };
   if (config.algorithm === 'arpo') {
     const trajectories = config.trajectoriesPerPrompt;

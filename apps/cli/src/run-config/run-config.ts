@@ -1,4 +1,4 @@
-import { lazySchema } from '@arpo/core';
+import { type KlEstimator, lazySchema } from '@arpo/core';
 import { z } from 'zod';
 
 /** The RL algorithms the CLI trains with (reference presets from @arpo/advantage). */
@@ -38,6 +38,12 @@ export interface RunConfig {
     maxResponseTokens: number;
     maxToolCalls: number;
     checkpointEvery: number;
+    /** Weight of the KL term to the frozen SFT policy. Default: the algorithm preset's (GRPO 0.001, DAPO/ARPO 0). */
+    klCoefficient?: number;
+    /** KL estimator (`k1`, `abs`, `k2`, `k3`, straight-through `k1+`, `k2+`, `k3+`). Default: the preset's, else k3. */
+    klEstimator?: KlEstimator;
+    /** Weight of the entropy bonus. Default: the preset's (0). */
+    entropyCoefficient?: number;
   };
   evaluation: { samples: number; temperature: number; maxResponseTokens: number };
 }
@@ -71,6 +77,9 @@ export type RunConfigInput = {
       }
     : RunConfig[K];
 };
+
+/** The KL estimators a config may name. */
+export const klEstimatorNames = ['k1', 'abs', 'k2', 'k3', 'k1+', 'k2+', 'k3+'] as const;
 
 const count = () => z.number().int().min(0);
 const positiveInteger = () => z.number().int().positive();
@@ -126,6 +135,9 @@ export const runConfigSchema = lazySchema<RunConfigInput>(
             maxResponseTokens: positiveInteger().optional(),
             maxToolCalls: count().optional(),
             checkpointEvery: positiveInteger().optional(),
+            klCoefficient: z.number().min(0).optional(),
+            klEstimator: z.enum(klEstimatorNames).optional(),
+            entropyCoefficient: z.number().min(0).optional(),
           })
           .strict()
           .optional(),

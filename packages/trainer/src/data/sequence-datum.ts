@@ -56,11 +56,15 @@ export function sequenceToDatum(sequence: TokenSequence): TrainingDatum {
 }
 
 /** The datum of a rollout trajectory with its per-token advantages. */
-export function trajectoryToDatum(trajectory: Trajectory, advantages: Float32Array): TrainingDatum {
+export function trajectoryToDatum(
+  trajectory: Trajectory,
+  advantages: Float32Array,
+  lossMask: Uint8Array = trajectory.lossMask,
+): TrainingDatum {
   return sequenceToDatum({
     promptTokenIds: trajectory.promptTokenIds,
     responseTokenIds: trajectory.responseTokenIds,
-    lossMask: trajectory.lossMask,
+    lossMask,
     logprobs: trajectory.logprobs,
     advantages,
   });

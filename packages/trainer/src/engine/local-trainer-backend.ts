@@ -33,6 +33,9 @@ import {
   objectiveInputs,
   objectiveLossBuilder,
 } from '../objective/training-objective.js';
+import { FrozenReference, referenceFormat } from '../reference/frozen-reference.js';
+import type { ReferenceSource } from '../reference/reference-model.js';
+import type { GradientControl } from './gradient-control.js';
 
 export interface LocalTrainerBackendOptions {
   model: DecoderTransformer;
@@ -54,7 +57,7 @@ const stateFormat = 'arpo-local-trainer-state';
  * training loops run unchanged against it or against a remote engine. Gradients of successive
  * `forwardBackward` calls accumulate until `optimStep`.
  */
-export class LocalTrainerBackend implements TrainerBackend {
+export class LocalTrainerBackend implements TrainerBackend, ReferenceSource, GradientControl {
   readonly id = 'local';
   readonly model: DecoderTransformer;
   readonly parameters: Map<string, TensorValue>;
@@ -152,7 +155,14 @@ export class LocalTrainerBackend implements TrainerBackend {
     return { logprobs: batch.map((_, row) => unpackRow(logprobs, packed, row)), metrics };
   }
 
-  async forward(batch: readonly TrainingDatum[]): Promise<ForwardResult> {
+  /**
+   * Target logprobs without gradients, with the current weights or (`options.parameters`) other weights of the
+   * same model, such as a frozen reference.
+   */
+  async forward(
+    batch: readonly TrainingDatum[],
+    options: { parameters?: ReadonlyMap<string, TensorValue> } = {},
+  ): Promise<ForwardResult> {
     const packed = packBatch(batch, { contextLength: this.model.config.contextLength });
     this.scoringGraph ??= compileGraph(
       buildLogitsGraph(this.model, { withTargetLogProbs: true, name: 'score' }),
@@ -162,10 +172,71 @@ export class LocalTrainerBackend implements TrainerBackend {
     );
     const graph = await this.scoringGraph;
     const feeds: Record<string, TensorValue> = { ...packedFeeds(packed) };
-    for (const [name, value] of this.parameters) feeds[name] = value;
+    for (const [name, value] of options.parameters ?? this.parameters) feeds[name] = value;
     const outputs = await graph.run(feeds);
     const logprobs = outputs.target_logprobs?.data as Float32Array;
     return { logprobs: batch.map((_, row) => unpackRow(logprobs, packed, row)), metrics: {} };
+  }
+
+  /** A copy of the current weights as the frozen reference of a KL term (scored by the same graph as `forward`). */
+  freezeReference(): FrozenReference {
+    const parameters = new Map<string, TensorValue>();
+    for (const [name, value] of this.parameters) {
+      parameters.set(name, { data: Float32Array.from(value.data as Float32Array), shape: [...value.shape] });
+    }
+    return new FrozenReference({
+      parameters,
+      score: (batch, weights) => this.forward(batch, { parameters: weights }),
+    });
+  }
+
+  /** A reference written by `FrozenReference.save`; every parameter of the model must be there with its size. */
+  async loadReference(path: string): Promise<FrozenReference> {
+    let content: Awaited<ReturnType<typeof readSafetensors>>;
+    try {
+      content = await readSafetensors(path);
+    } catch (error) {
+      throw new InvalidArgumentError({
+        argument: 'path',
+        message: `${path} is not a readable reference`,
+        cause: error,
+      });
+    }
+    if (content.metadata.format !== referenceFormat) {
+      throw new InvalidArgumentError({
+        argument: 'path',
+        message: `${path} is not a frozen reference (format '${content.metadata.format}', expected '${referenceFormat}')`,
+      });
+    }
+    const parameters = new Map<string, TensorValue>();
+    for (const [name, value] of this.parameters) {
+      const loaded = content.tensors.get(name);
+      if (loaded === undefined || loaded.data.length !== value.data.length) {
+        throw new InvalidArgumentError({
+          argument: 'path',
+          message: `${path}: parameter '${name}' is missing or has the wrong size`,
+        });
+      }
+      parameters.set(name, { data: Float32Array.from(loaded.data as Float32Array), shape: [...value.shape] });
+    }
+    return new FrozenReference({
+      parameters,
+      score: (batch, weights) => this.forward(batch, { parameters: weights }),
+    });
+  }
+
+  /** Copies of the gradients accumulated since the last `optimStep`, by parameter name. */
+  accumulatedGradients(): Map<string, Float32Array> {
+    return new Map([...this.gradients].map(([name, data]) => [name, Float32Array.from(data)]));
+  }
+
+  accumulatedGradientNorm(): number {
+    return globalNorm([...this.gradients.values()].map((data) => ({ data, shape: [data.length] })));
+  }
+
+  discardGradients(): void {
+    this.gradients.clear();
+    this.accumulated = 0;
   }
 
   async optimStep(config: OptimizerConfig): Promise<OptimStepResult> {

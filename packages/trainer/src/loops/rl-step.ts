@@ -25,7 +25,10 @@ import {
   sampleIndependent,
 } from '@arpo/rollout';
 import { trajectoryToDatum } from '../data/sequence-datum.js';
+import { hasGradientControl } from '../engine/gradient-control.js';
 import { aggregationNormalizer } from '../objective/training-objective.js';
+import { MissingReferenceError } from '../reference/missing-reference-error.js';
+import type { ReferenceModel } from '../reference/reference-model.js';
 
 /** How one RL algorithm samples, scores and updates. */
 export interface RlAlgorithmSettings {
@@ -69,6 +72,11 @@ export interface RlStepOptions {
   /** With dynamic sampling: groups wanted. Default: all tasks. */
   batchSize?: number;
   algorithm: RlAlgorithmSettings;
+  /**
+   * The frozen reference of the KL term; required when `algorithm.loss.klCoefficient` > 0 (`runRlTraining`
+   * freezes the starting weights of a local backend for you).
+   */
+  reference?: ReferenceModel;
   events?: EventSink;
   signal?: AbortSignal;
 }
@@ -76,8 +84,14 @@ export interface RlStepOptions {
 export interface RlStepResult {
   metrics: Record<string, number>;
   groups: RolloutGroup[];
-  /** True when a non-finite loss made the step skip its update. */
+  /** True when a non-finite reward, loss or gradient made the step skip (some of) its updates. */
   skipped: boolean;
+}
+
+/** Low-variance KL estimate (k3) of one token, as the objective's KL metric reports it. */
+function lowVarianceKl(logprob: number, referenceLogprob: number): number {
+  const negative = referenceLogprob - logprob;
+  return Math.exp(negative) - negative - 1;
 }
 
 /** Accuracy of a scored trajectory: the reward's `correct`/`acc` component, else whether it reached 1. */
@@ -99,6 +113,10 @@ function mean(values: readonly number[]): number {
 export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
   const { algorithm, environment, backend } = options;
   const events = options.events ?? silentEventSink;
+  const klCoefficient = algorithm.loss.klCoefficient ?? 0;
+  if (klCoefficient > 0 && options.reference === undefined) {
+    throw new MissingReferenceError({ backend: backend.id, klCoefficient });
+  }
   const tokenizer = environment.policy.tokenizer;
   const timings: Record<string, number> = {};
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -154,6 +172,10 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
   const rolloutStarted = performance.now();
   let groups: RolloutGroup[];
   let rounds = 1;
+  // What the rollout cost: with dynamic sampling, dropped groups were generated (and their tools run) too.
+  let spent:
+    | { trajectories: number; computedTokens: number; reusedTokens: number; toolCalls: number }
+    | undefined;
   if (algorithm.dynamicSampling !== undefined) {
     const dynamic = await timed('rollout', () =>
       sampleDynamically({
@@ -169,22 +191,57 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
     );
     groups = dynamic.groups;
     rounds = dynamic.rounds;
+    spent = dynamic.spent;
   } else {
     groups = await timed('rollout', async () => score(await rollout(prompts, 0)));
   }
   const trajectories = groups.flatMap((group) => group.trajectories);
-  const computedTokens = groups.reduce((sum, group) => sum + group.statistics.computedTokens, 0);
-  const reusedTokens = groups.reduce((sum, group) => sum + group.statistics.reusedTokens, 0);
-  const executedCalls = groups.reduce((sum, group) => sum + group.statistics.toolCalls, 0);
+  const computedTokens =
+    spent?.computedTokens ?? groups.reduce((sum, group) => sum + group.statistics.computedTokens, 0);
+  const reusedTokens =
+    spent?.reusedTokens ?? groups.reduce((sum, group) => sum + group.statistics.reusedTokens, 0);
+  const executedCalls =
+    spent?.toolCalls ?? groups.reduce((sum, group) => sum + group.statistics.toolCalls, 0);
+  const sampledTrajectories = spent?.trajectories ?? trajectories.length;
   events.emit({
     type: 'rollout-end',
     step: options.step,
-    trajectories: trajectories.length,
+    trajectories: sampledTrajectories,
     computedTokens,
     reusedTokens,
     toolCalls: executedCalls,
     durationMs: performance.now() - rolloutStarted,
   });
+
+  const metrics: Record<string, number> = {
+    reward: mean(trajectories.map((trajectory) => trajectory.reward?.total ?? 0)),
+    accuracy: mean(trajectories.map(trajectoryAccuracy)),
+    response_length: mean(trajectories.map((trajectory) => trajectory.responseTokenIds.length)),
+    tool_calls_per_trajectory: mean(trajectories.map((trajectory) => trajectory.metrics.toolCalls ?? 0)),
+    tool_calls_executed: executedCalls,
+    trajectories: trajectories.length,
+    trajectories_sampled: sampledTrajectories,
+    groups: groups.length,
+    sampling_rounds: rounds,
+    tokens_computed: computedTokens,
+    tokens_reused: reusedTokens,
+  };
+  // A reward function that returns NaN or Infinity would poison every advantage of its group: skip the step.
+  for (const group of groups) {
+    const index = group.trajectories.findIndex(
+      (trajectory) => !Number.isFinite(trajectory.reward?.total ?? 0),
+    );
+    if (index === -1) continue;
+    const value = group.trajectories[index]?.reward?.total;
+    events.emit({
+      type: 'step-skip',
+      step: options.step,
+      reason: `non-finite reward ${value} (trajectory ${index} of prompt '${group.promptId}'); update skipped`,
+    });
+    Object.assign(metrics, timings);
+    metrics.skipped = 1;
+    return { metrics, groups, skipped: true };
+  }
 
   // Advantages → datums.
   const estimator = getAdvantageEstimator(algorithm.estimator);
@@ -200,22 +257,12 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
   const data: TrainingDatum[] = [];
   groups.forEach((group, groupIndex) => {
     group.trajectories.forEach((trajectory, index) => {
-      data.push(trajectoryToDatum(trajectory, advantages[groupIndex]!.advantages[index]!));
+      const output = advantages[groupIndex]!;
+      // An estimator may train some tokens in fewer rows (arpo_hard with sharedTokens 'once'): use its masks.
+      data.push(trajectoryToDatum(trajectory, output.advantages[index]!, output.lossMasks?.[index]));
     });
   });
 
-  const metrics: Record<string, number> = {
-    reward: mean(trajectories.map((trajectory) => trajectory.reward?.total ?? 0)),
-    accuracy: mean(trajectories.map(trajectoryAccuracy)),
-    response_length: mean(trajectories.map((trajectory) => trajectory.responseTokenIds.length)),
-    tool_calls_per_trajectory: mean(trajectories.map((trajectory) => trajectory.metrics.toolCalls ?? 0)),
-    tool_calls_executed: executedCalls,
-    trajectories: trajectories.length,
-    groups: groups.length,
-    sampling_rounds: rounds,
-    tokens_computed: computedTokens,
-    tokens_reused: reusedTokens,
-  };
   let entropySum = 0;
   let entropyCount = 0;
   for (const trajectory of trajectories) {
@@ -229,7 +276,11 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
   metrics.entropy = entropyCount === 0 ? 0 : entropySum / entropyCount;
 
   if (data.length === 0) {
-    events.emit({ type: 'step-skip', step: options.step, reason: 'no trajectories to train on' });
+    const reason =
+      algorithm.dynamicSampling === undefined
+        ? 'no trajectories to train on'
+        : `no trajectories to train on: dynamic sampling found no group with accuracy spread in ${rounds} rounds`;
+    events.emit({ type: 'step-skip', step: options.step, reason });
     return { metrics: { ...metrics, ...timings, skipped: 1 }, groups, skipped: true };
   }
 
@@ -240,6 +291,31 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
       datum.logprobs = logprobs[index];
     });
   });
+  if (klCoefficient > 0 && options.reference !== undefined) {
+    // Reference logprobs: the same forward pass with the frozen starting weights.
+    const reference = options.reference;
+    await timed('reference_logprobs', async () => {
+      const { logprobs } = await reference.forward(data);
+      data.forEach((datum, index) => {
+        datum.referenceLogprobs = logprobs[index];
+      });
+    });
+    let klSum = 0;
+    let klTokens = 0;
+    for (const datum of data) {
+      const weights = datum.weights;
+      const current = datum.logprobs;
+      const frozen = datum.referenceLogprobs;
+      if (weights === undefined || current === undefined || frozen === undefined) continue;
+      for (let position = 0; position < weights.length; position++) {
+        if (weights[position] === 0) continue;
+        klSum += lowVarianceKl(current[position] as number, frozen[position] as number);
+        klTokens += 1;
+      }
+    }
+    // KL(π_θ ‖ π_ref) of this step's data before its updates: 0 while the policy is still the reference.
+    metrics.reference_kl = klTokens === 0 ? 0 : klSum / klTokens;
+  }
 
   const random = createRandom({ seed: options.seed }).derive('minibatches');
   const epochs = algorithm.ppoEpochs ?? 1;
@@ -251,7 +327,7 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
     list.push(value);
     updateMetrics[name] = list;
   };
-  let skipped = false;
+  let skippedUpdates = 0;
   await timed('update', async () => {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const order = random.shuffle(data.map((_, index) => index));
@@ -263,22 +339,44 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
           algorithm.loss,
           members.map((datum) => datum.weights ?? new Float32Array(0)),
         );
-        let finite = true;
+        let nonFinite: string | undefined;
         for (let start = 0; start < members.length; start += microBatchSize) {
           const result = await backend.forwardBackward(members.slice(start, start + microBatchSize), {
             ...algorithm.loss,
             ...(normalizer > 0 ? { normalizer } : {}),
           });
-          for (const [name, value] of Object.entries(result.metrics)) record(name, value);
-          if (!Number.isFinite(result.metrics.loss ?? 0)) finite = false;
+          const loss = result.metrics.loss ?? 0;
+          if (Number.isFinite(loss)) {
+            for (const [name, value] of Object.entries(result.metrics)) record(name, value);
+          } else nonFinite ??= `loss ${loss}`;
         }
-        const stepped = await backend.optimStep(algorithm.optimizer);
-        if (!finite || stepped.metrics.skipped === 1) {
-          skipped = true;
+        // Checked before the update: an infinite loss with finite gradients must not move the weights either.
+        if (nonFinite === undefined && hasGradientControl(backend)) {
+          const norm = backend.accumulatedGradientNorm();
+          if (!Number.isFinite(norm)) nonFinite = `gradient norm ${norm}`;
+        }
+        const where = `epoch ${epoch}, mini-batch ${mini}`;
+        if (nonFinite !== undefined) {
+          skippedUpdates += 1;
+          if (hasGradientControl(backend)) backend.discardGradients();
+          // A backend that cannot drop gradients (a remote one) gets a step at the smallest positive rate (the
+          // contract requires > 0): it consumes the gradients and the weights do not move, though its optimizer
+          // moments see them.
+          else await backend.optimStep({ ...algorithm.optimizer, learningRate: Number.MIN_VALUE });
           events.emit({
             type: 'step-skip',
             step: options.step,
-            reason: 'non-finite loss or gradient; update skipped',
+            reason: `non-finite ${nonFinite} (${where}); update skipped`,
+          });
+          continue;
+        }
+        const stepped = await backend.optimStep(algorithm.optimizer);
+        if (stepped.metrics.skipped === 1) {
+          skippedUpdates += 1;
+          events.emit({
+            type: 'step-skip',
+            step: options.step,
+            reason: `non-finite gradient (${where}); update skipped`,
           });
         }
         for (const [name, value] of Object.entries(stepped.metrics)) record(name, value);
@@ -287,7 +385,8 @@ export async function runRlStep(options: RlStepOptions): Promise<RlStepResult> {
   });
   for (const [name, values] of Object.entries(updateMetrics)) metrics[name] = mean(values);
   Object.assign(metrics, timings);
-  metrics.skipped = skipped ? 1 : 0;
+  metrics.skipped = skippedUpdates > 0 ? 1 : 0;
+  metrics.skipped_updates = skippedUpdates;
   events.emit({ type: 'step-end', step: options.step, metrics });
-  return { metrics, groups, skipped };
+  return { metrics, groups, skipped: skippedUpdates > 0 };
 }
