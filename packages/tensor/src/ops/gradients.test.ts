@@ -126,6 +126,16 @@ const cases: GradientCase[] = [
     build: (table, indices) => ops.gather(table!, indices!),
   },
   {
+    name: 'Gather axis 0 with negative indices',
+    inputs: [shape(4, 3), { shape: [4], indices: Int32Array.from([-1, 0, -1, -4]) }],
+    build: (table, indices) => ops.gather(table!, indices!),
+  },
+  {
+    name: 'Gather axis 0 of a vector',
+    inputs: [shape(5), { shape: [2, 2], indices: BigInt64Array.from([4n, 1n, 4n, 4n]) }],
+    build: (table, indices) => ops.gather(table!, indices!),
+  },
+  {
     name: 'Gather axis 1',
     inputs: [shape(2, 4, 3), { shape: [3], indices: BigInt64Array.from([1n, 3n, 1n]) }],
     build: (data, indices) => ops.gather(data!, indices!, 1),

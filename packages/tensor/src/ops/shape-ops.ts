@@ -19,6 +19,7 @@ import {
 import { applyOp, applyOp1, indexTypes, requireDtypes, requireInput, single } from './apply.js';
 import { unbroadcast } from './broadcast-gradient.js';
 import { constantInts, int64Constant } from './constant-values.js';
+import { gatherRowsGradient } from './gather-gradient.js';
 
 const largeIndex = 2 ** 31 - 1;
 
@@ -338,6 +339,10 @@ export const gatherDefinition: OpDefinition = {
     const indices = node.inputs[1]!;
     const axis = normalizeAxis(readInt(node.attributes, 'axis', 0), data.rank)!;
     const dy = outputGradients[0]!;
+    if (axis === 0) {
+      const deterministic = gatherRowsGradient(data, indices, dy);
+      if (deterministic) return [deterministic, undefined];
+    }
     const scatterIndices = unsqueeze(cast64(indices), [indices.rank]);
     if (axis === 0) return [scatterND(zerosLike(data), scatterIndices, dy, 'add'), undefined];
     // Move the gathered axis to the front, scatter-add rows there, and move it back.
