@@ -109,7 +109,6 @@ describe('adversarial: host Python (weaker isolation)', () => {
     it(testCase.name, async () => {
       await runAdversarialCase(tool, testCase, {
         timeoutMs: caseTimeoutMs,
-        graceMs: 0,
         followUp: { code: '6 * 7', output: '42' },
       });
       expectHostHealthy(environment);

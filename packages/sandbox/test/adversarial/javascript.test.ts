@@ -182,7 +182,6 @@ describe('adversarial: JavaScript on QuickJS', () => {
     it(testCase.name, async () => {
       await runAdversarialCase(tool, testCase, {
         timeoutMs: 1000,
-        graceMs: interruptGraceMs,
         workersReplaced: () => tool.pool.stats.workersReplaced,
         followUp: { code: '[1, 2, 3].map((x) => x * 2).join("") + ({}).polluted', output: '246undefined' },
       });

@@ -223,7 +223,6 @@ describe('adversarial: Python on Pyodide', () => {
     it(testCase.name, async () => {
       await runAdversarialCase(tool, testCase, {
         timeoutMs: 1500,
-        graceMs: interruptGraceMs,
         followUp: { code: '6 * 7', output: '42' },
         workersReplaced: () => tool.pool.stats.workersReplaced,
       });
